@@ -1,0 +1,3 @@
+from betag_engine.cli import main
+
+raise SystemExit(main())

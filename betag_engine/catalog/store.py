@@ -1,0 +1,211 @@
+"""Read and write tagging systems and behaviour sequences. The only place that queries the tag tables."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from betag_engine.errors import NotFoundError
+from db.models import SYSTEM_KINDS, Interaction, Item, ItemTag, TaggingSystem
+
+
+@dataclass(frozen=True)
+class TagScore:
+    """One tag of an item in one system: its count over samples/beams and an optional confidence."""
+
+    tag: str
+    count: float = 1.0
+    confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class TagMatrix:
+    """The item x tag count matrix A of one tagging system.
+
+    Attributes:
+        matrix: CSR, shape (n_items, n_tags); row i is ``item_ids[i]`` (every catalog item, tagged or not).
+        item_ids: database ids of the rows, shape (n_items,), ascending.
+        tags: the column labels, sorted.
+    """
+
+    matrix: sp.csr_matrix
+    item_ids: np.ndarray
+    tags: list[str]
+
+    def row_of(self) -> dict[int, int]:
+        return {int(i): r for r, i in enumerate(self.item_ids)}
+
+
+def get_system(session: Session, name: str) -> TaggingSystem:
+    system = session.scalar(select(TaggingSystem).where(TaggingSystem.name == name))
+    if system is None:
+        known = ", ".join(list_system_names(session)) or "none"
+        raise NotFoundError(f"tagging system {name!r} does not exist (known: {known})")
+    return system
+
+
+def list_system_names(session: Session) -> list[str]:
+    return list(session.scalars(select(TaggingSystem.name).order_by(TaggingSystem.id)))
+
+
+def ensure_system(
+    session: Session, name: str, kind: str, model: str = "", params: Mapping[str, Any] | None = None
+) -> TaggingSystem:
+    """Get the system called ``name`` or create it; ``model``/``params`` are updated when given."""
+    if kind not in SYSTEM_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(SYSTEM_KINDS)}, got {kind!r}")
+    system = session.scalar(select(TaggingSystem).where(TaggingSystem.name == name))
+    if system is None:
+        system = TaggingSystem(name=name, kind=kind, model=model, params=dict(params or {}))
+        session.add(system)
+        session.flush()
+    else:
+        if model:
+            system.model = model
+        if params is not None:
+            system.params = dict(params)
+    return system
+
+
+def _as_scores(tags: Mapping[str, float] | Iterable[TagScore]) -> list[TagScore]:
+    if isinstance(tags, Mapping):
+        return [TagScore(t, float(c)) for t, c in tags.items()]
+    return list(tags)
+
+
+def set_item_tags(
+    session: Session, system: TaggingSystem, item_id: int, tags: Mapping[str, float] | Iterable[TagScore]
+) -> None:
+    """Replace the tags of one item in one system (caller normalises tags and commits)."""
+    session.execute(delete(ItemTag).where(ItemTag.system_id == system.id, ItemTag.item_id == item_id))
+    merged: dict[str, TagScore] = {}
+    for ts in _as_scores(tags):
+        if not ts.tag:
+            continue
+        prev = merged.get(ts.tag)
+        merged[ts.tag] = ts if prev is None else TagScore(ts.tag, prev.count + ts.count, prev.confidence)
+    session.add_all(
+        ItemTag(item_id=item_id, system_id=system.id, tag=t.tag, count=t.count, confidence=t.confidence)
+        for t in merged.values()
+    )
+    session.flush()
+
+
+def set_confidences(session: Session, system: TaggingSystem, item_id: int, confidences: Mapping[str, float]) -> None:
+    rows = session.scalars(select(ItemTag).where(ItemTag.system_id == system.id, ItemTag.item_id == item_id))
+    for row in rows:
+        if row.tag in confidences:
+            row.confidence = float(confidences[row.tag])
+    session.flush()
+
+
+def item_tags(
+    session: Session, system_name: str, item_ids: Iterable[int] | None = None
+) -> dict[int, list[TagScore]]:
+    """Tags per item id for one system, each list sorted by count (desc) then tag."""
+    system = get_system(session, system_name)
+    stmt = select(ItemTag.item_id, ItemTag.tag, ItemTag.count, ItemTag.confidence).where(
+        ItemTag.system_id == system.id
+    )
+    if item_ids is not None:
+        stmt = stmt.where(ItemTag.item_id.in_(list(item_ids)))
+    out: dict[int, list[TagScore]] = defaultdict(list)
+    for item_id, tag, count, conf in session.execute(stmt):
+        out[item_id].append(TagScore(tag, count, conf))
+    for tags in out.values():
+        tags.sort(key=lambda t: (-t.count, t.tag))
+    return dict(out)
+
+
+def tagged_item_ids(session: Session, system_name: str) -> set[int]:
+    system = get_system(session, system_name)
+    return set(session.scalars(select(ItemTag.item_id).where(ItemTag.system_id == system.id).distinct()))
+
+
+def all_item_ids(session: Session) -> np.ndarray:
+    return np.fromiter(session.scalars(select(Item.id).order_by(Item.id)), dtype=np.int64)
+
+
+def tag_matrix(session: Session, system_name: str, item_ids: np.ndarray | None = None) -> TagMatrix:
+    """Build the item x tag count matrix A (BETag §3.5) of one system over all catalog items."""
+    system = get_system(session, system_name)
+    ids = all_item_ids(session) if item_ids is None else np.asarray(item_ids, dtype=np.int64)
+    rows = session.execute(
+        select(ItemTag.item_id, ItemTag.tag, ItemTag.count).where(ItemTag.system_id == system.id)
+    ).all()
+    return matrix_from_triples(ids, rows)
+
+
+def matrix_from_triples(item_ids: np.ndarray, triples: Iterable[tuple[int, str, float]]) -> TagMatrix:
+    """Build a TagMatrix from (item_id, tag, count) triples; triples of items not in ``item_ids`` are dropped."""
+    row_of = {int(i): r for r, i in enumerate(item_ids)}
+    triples = [(row_of[i], t, c) for i, t, c in triples if i in row_of]
+    tags = sorted({t for _, t, _ in triples})
+    col_of = {t: c for c, t in enumerate(tags)}
+    r = np.fromiter((x[0] for x in triples), dtype=np.int64, count=len(triples))
+    c = np.fromiter((col_of[x[1]] for x in triples), dtype=np.int64, count=len(triples))
+    v = np.fromiter((x[2] for x in triples), dtype=np.float64, count=len(triples))
+    matrix = sp.csr_matrix((v, (r, c)), shape=(len(item_ids), len(tags)))
+    matrix.sum_duplicates()
+    return TagMatrix(matrix=matrix, item_ids=np.asarray(item_ids, dtype=np.int64), tags=tags)
+
+
+def user_sequences(session: Session) -> dict[int, list[int]]:
+    """Each user's item ids in chronological order (timestamp, then position, then row id)."""
+    stmt = select(Interaction.user_id, Interaction.item_id).order_by(
+        Interaction.user_id, Interaction.timestamp, Interaction.position, Interaction.id
+    )
+    out: dict[int, list[int]] = defaultdict(list)
+    for user_id, item_id in session.execute(stmt):
+        out[user_id].append(item_id)
+    return dict(out)
+
+
+@dataclass(frozen=True)
+class SystemStats:
+    name: str
+    kind: str
+    model: str
+    items_tagged: int
+    tag_assignments: int
+    distinct_tags: int
+
+
+def system_stats(session: Session) -> list[SystemStats]:
+    """Coverage and size of every tagging system (for the home page and reports)."""
+    agg = {
+        sid: (n_items, n_rows, n_tags)
+        for sid, n_items, n_rows, n_tags in session.execute(
+            select(
+                ItemTag.system_id,
+                func.count(func.distinct(ItemTag.item_id)),
+                func.count(ItemTag.id),
+                func.count(func.distinct(ItemTag.tag)),
+            ).group_by(ItemTag.system_id)
+        )
+    }
+    out = []
+    for system in session.scalars(select(TaggingSystem).order_by(TaggingSystem.id)):
+        n_items, n_rows, n_tags = agg.get(system.id, (0, 0, 0))
+        out.append(SystemStats(system.name, system.kind, system.model, n_items, n_rows, n_tags))
+    return out
+
+
+def item_texts(session: Session, item_ids: Iterable[int] | None = None) -> dict[int, str]:
+    """The text an LLM sees for each item: title, then description and year/metadata when present."""
+    stmt = select(Item.id, Item.title, Item.description, Item.metadata_json)
+    if item_ids is not None:
+        stmt = stmt.where(Item.id.in_(list(item_ids)))
+    out = {}
+    for item_id, title, desc, meta in session.execute(stmt):
+        year = (meta or {}).get("year")
+        text = f"{title} ({year})" if year and str(year) not in (title or "") else (title or "")
+        out[item_id] = f"{text}. {desc}".strip() if desc else text
+    return out

@@ -1,0 +1,5 @@
+"""Command group 'bench' (being written)."""
+
+
+def register(sub) -> None:
+    return None

@@ -1,0 +1,5 @@
+"""Command group 'evaluate' (being written)."""
+
+
+def register(sub) -> None:
+    return None

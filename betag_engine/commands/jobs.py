@@ -1,0 +1,43 @@
+"""Commands: run-job, jobs, cancel."""
+
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    p = sub.add_parser("run-job", help="Run (or resume) a recorded job by id; the app's workers use this.")
+    p.add_argument("job_id", type=int)
+    p.add_argument("--no-progress", action="store_true", help="No tqdm bar (output goes to a log file).")
+    p.set_defaults(func=_run_job)
+    p = sub.add_parser("jobs", help="List recent jobs.")
+    p.add_argument("--limit", type=int, default=20)
+    p.set_defaults(func=_list)
+    p = sub.add_parser("cancel", help="Ask a running job to stop after its current batch.")
+    p.add_argument("job_id", type=int)
+    p.set_defaults(func=_cancel)
+
+
+def _run_job(args) -> int:
+    from betag_engine.jobs.worker import run_recorded_job
+
+    run_recorded_job(args.job_id, progress_bar=not args.no_progress)
+    return 0
+
+
+def _list(args) -> int:
+    from sqlalchemy import select
+
+    from db.models import Job
+    from db.session import session_factory
+
+    with session_factory()() as s:
+        for job in s.scalars(select(Job).order_by(Job.id.desc()).limit(args.limit)):
+            print(f"{job.id:5d} {job.kind:12s} {job.status:9s} {job.progress_done}/{job.progress_total} {job.message}")
+    return 0
+
+
+def _cancel(args) -> int:
+    from betag_engine.jobs.runner import request_cancel
+
+    request_cancel(args.job_id)
+    print(f"cancel requested for job {args.job_id}")
+    return 0

@@ -1,0 +1,5 @@
+"""Command group 'tagging' (being written)."""
+
+
+def register(sub) -> None:
+    return None

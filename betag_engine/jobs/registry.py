@@ -1,0 +1,24 @@
+"""Job kinds a worker can run: kind -> "module:function" taking (JobContext, params) and returning a result dict.
+
+Lazy strings keep the app and CLI start fast: heavy modules (torch, transformers) load only in the worker.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+JOB_HANDLERS: dict[str, str] = {
+    "import-builtin": "betag_engine.jobs.builtin_jobs:import_builtin_job",
+}
+
+
+def register_handler(kind: str, target: str) -> None:
+    JOB_HANDLERS[kind] = target
+
+
+def handler_for(kind: str) -> Callable:
+    if kind not in JOB_HANDLERS:
+        raise ValueError(f"job kind must be one of {', '.join(sorted(JOB_HANDLERS))}, got {kind!r}")
+    module, func = JOB_HANDLERS[kind].split(":")
+    return getattr(importlib.import_module(module), func)

@@ -1,0 +1,164 @@
+"""Run a long stage as a resumable job.
+
+A job has a *key* derived from its kind and parameters. Finished units (items, epochs, grid cells) are recorded
+as checkpoints under that key in the same transaction as their results, so a crash or cancel loses nothing done
+and a rerun with the same key skips them. Progress, a log tail and a cancel flag live on the ``jobs`` row, which
+the CLI (tqdm) and the app (progress bar) both read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from betag_engine.errors import JobCancelled, NotFoundError
+from db.models import Job, JobCheckpoint, utcnow
+from db.session import session_factory
+
+LOG_TAIL_CHARS = 20000
+
+
+def job_key(kind: str, params: Mapping[str, Any]) -> str:
+    """A stable key for (kind, params): reruns with the same parameters resume the same work."""
+    blob = json.dumps(params, sort_keys=True, default=str)
+    return f"{kind}:{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
+
+
+def create_job(kind: str, params: Mapping[str, Any], name: str = "", url: str | None = None) -> int:
+    """Record a pending job and return its id (the app calls this, then starts a worker)."""
+    with session_factory(url)() as s:
+        job = Job(kind=kind, name=name or kind, params=dict(params), status="pending")
+        s.add(job)
+        s.commit()
+        return job.id
+
+
+class JobContext:
+    """Handed to a job's function: checkpoints, progress, log and cancellation."""
+
+    def __init__(self, job_id: int, key: str, url: str | None = None, progress_bar: bool = True):
+        self.job_id = job_id
+        self.key = key
+        self.url = url
+        self._factory = session_factory(url)
+        self._bar = None
+        self._progress_bar = progress_bar
+
+    def session(self) -> Session:
+        """A new session on the job's database (use one per batch, commit with :meth:`commit_units`)."""
+        return self._factory()
+
+    def done_units(self) -> set[str]:
+        with self._factory() as s:
+            return set(s.scalars(select(JobCheckpoint.unit).where(JobCheckpoint.job_key == self.key)))
+
+    def unit_payloads(self) -> dict[str, dict]:
+        with self._factory() as s:
+            rows = s.execute(select(JobCheckpoint.unit, JobCheckpoint.payload).where(JobCheckpoint.job_key == self.key))
+            return {u: p for u, p in rows}
+
+    def commit_units(self, session: Session, units: Iterable[str], payload: Mapping[str, Any] | None = None) -> None:
+        """Mark units finished and commit ``session`` (which holds their results) in one transaction."""
+        done = set(session.scalars(select(JobCheckpoint.unit).where(JobCheckpoint.job_key == self.key)))
+        session.add_all(
+            JobCheckpoint(job_key=self.key, unit=u, payload=dict(payload or {})) for u in units if u not in done
+        )
+        session.commit()
+
+    def set_total(self, total: int, message: str = "") -> None:
+        self._update(progress_total=int(total), message=message)
+        if self._progress_bar and self._bar is None:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=total, desc=message or self.key.split(":")[0], unit="unit")
+
+    def progress(self, done: int, message: str = "") -> None:
+        """Record progress (units done of the total); raises JobCancelled if a cancel was requested."""
+        self._update(progress_done=int(done), message=message, heartbeat_at=utcnow())
+        if self._bar is not None:
+            self._bar.n = done
+            self._bar.set_postfix_str(message[:60], refresh=False)
+            self._bar.refresh()
+        self.check_cancel()
+
+    def log(self, line: str) -> None:
+        with self._factory() as s:
+            job = s.get(Job, self.job_id)
+            job.log = (job.log + line.rstrip() + "\n")[-LOG_TAIL_CHARS:]
+            s.commit()
+
+    def check_cancel(self) -> None:
+        with self._factory() as s:
+            if s.scalar(select(Job.cancel_requested).where(Job.id == self.job_id)):
+                raise JobCancelled(f"job {self.job_id} was cancelled")
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def _update(self, **values) -> None:
+        with self._factory() as s:
+            s.execute(update(Job).where(Job.id == self.job_id).values(**values))
+            s.commit()
+
+
+def run_job(
+    kind: str,
+    params: Mapping[str, Any],
+    fn: Callable[[JobContext], Mapping[str, Any] | None],
+    job_id: int | None = None,
+    name: str = "",
+    url: str | None = None,
+    progress_bar: bool = True,
+) -> dict[str, Any]:
+    """Run ``fn`` as job ``job_id`` (created if None); record status, result or error. Returns the result.
+
+    Re-raises the function's exception after recording it (JobCancelled included)."""
+    if job_id is None:
+        job_id = create_job(kind, params, name=name, url=url)
+    key = job_key(kind, params)
+    factory = session_factory(url)
+    with factory() as s:
+        job = s.get(Job, job_id)
+        if job is None:
+            raise NotFoundError(f"job {job_id} does not exist")
+        job.status, job.started_at, job.worker_pid, job.error = "running", utcnow(), os.getpid(), ""
+        s.commit()
+    ctx = JobContext(job_id, key, url=url, progress_bar=progress_bar)
+    try:
+        result = dict(fn(ctx) or {})
+    except JobCancelled:
+        _finish(factory, job_id, "cancelled", error="cancelled by user; finished units are kept")
+        raise
+    except BaseException as exc:
+        _finish(factory, job_id, "failed", error="".join(traceback.format_exception(exc))[-LOG_TAIL_CHARS:])
+        raise
+    finally:
+        ctx.close()
+    _finish(factory, job_id, "done", result=result)
+    return result
+
+
+def _finish(factory, job_id: int, status: str, error: str = "", result: dict | None = None) -> None:
+    with factory() as s:
+        job = s.get(Job, job_id)
+        job.status, job.finished_at, job.error = status, utcnow(), error
+        if result is not None:
+            job.result = json.loads(json.dumps(result, default=str))
+        if status == "done" and job.progress_total:
+            job.progress_done = job.progress_total
+        s.commit()
+
+
+def request_cancel(job_id: int, url: str | None = None) -> None:
+    with session_factory(url)() as s:
+        s.execute(update(Job).where(Job.id == job_id).values(cancel_requested=True))
+        s.commit()

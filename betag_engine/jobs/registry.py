@@ -10,6 +10,13 @@ from collections.abc import Callable
 
 JOB_HANDLERS: dict[str, str] = {
     "import-builtin": "betag_engine.jobs.builtin_jobs:import_builtin_job",
+    "evaluate": "betag_engine.evaluation.jobs:evaluate_job",
+    "base-tags": "betag_engine.tagging.base_tags:base_tags_job",
+    "taggpt": "betag_engine.tagging.taggpt:taggpt_job",
+    "finetune": "betag_engine.tagging.finetune:finetune_job",
+    "betag": "betag_engine.tagging.betag:betag_job",
+    "confidence": "betag_engine.tagging.confidence:confidence_job",
+    "pipeline": "betag_engine.tagging.pipeline:pipeline_job",
 }
 
 

@@ -1,0 +1,49 @@
+"""The one small interface every LLM backend implements (local transformers, OpenAI-compatible HTTP).
+
+Tagging code (base tags, TagGPT, BETag, confidence) depends only on this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    """How to sample. ``temperature == 0`` means greedy; ``num_samples`` completions are returned per prompt."""
+
+    max_new_tokens: int = field(default=48, metadata={"help": "Tokens generated per completion at most."})
+    temperature: float = field(default=0.0, metadata={"help": "0 = greedy decoding."})
+    top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling mass (1 = off)."})
+    top_k: int = field(default=0, metadata={"help": "Top-k sampling (0 = off)."})
+    repetition_penalty: float = field(default=1.0, metadata={"help": "1 = off."})
+    num_samples: int = field(default=1, metadata={"help": "Completions per prompt (BETag's m beams)."})
+    stop_at_newline: bool = field(default=True, metadata={"help": "Cut each completion at its first newline."})
+    diverse_beams: bool = field(default=False, metadata={"help": "Diverse beam search instead of sampling."})
+    seed: int | None = field(default=None, metadata={"help": "Sampling seed (None = nondeterministic)."})
+
+    def __post_init__(self) -> None:
+        if self.max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
+        if self.temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.num_samples < 1:
+            raise ValueError(f"num_samples must be >= 1, got {self.num_samples}")
+
+
+@runtime_checkable
+class LLMBackend(Protocol):
+    """What tagging needs from a language model."""
+
+    @property
+    def description(self) -> str:
+        """Model and backend, as recorded on the tagging system (e.g. 'transformers:gemma3-270m')."""
+
+    def generate(self, prompts: list[str], config: GenerationConfig) -> list[list[str]]:
+        """For each prompt, ``config.num_samples`` completions (prompt excluded; cut at newline if asked)."""
+
+    def score(self, prompts: list[str], answers: list[str]) -> list[float]:
+        """Sum of the log-probabilities of each answer's tokens given its prompt."""

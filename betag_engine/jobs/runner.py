@@ -41,7 +41,11 @@ def create_job(kind: str, params: Mapping[str, Any], name: str = "", url: str | 
 
 
 class JobContext:
-    """Handed to a job's function: checkpoints, progress, log and cancellation."""
+    """Handed to a job's function: checkpoints, progress, log and cancellation.
+
+    ``progress`` and ``log`` write through their own short transactions: call them between batches, not while a
+    session of yours holds uncommitted writes (SQLite allows one writer at a time).
+    """
 
     def __init__(self, job_id: int, key: str, url: str | None = None, progress_bar: bool = True):
         self.job_id = job_id

@@ -1,0 +1,65 @@
+"""Jobs commit per unit; a crash loses nothing done and a rerun continues where it stopped."""
+
+import pytest
+from sqlalchemy import select
+
+from betag_engine.errors import JobCancelled
+from betag_engine.jobs.runner import job_key, request_cancel, run_job
+from db.models import Job
+
+
+def _work(done_log, fail_at=None, cancel_at=None):
+    def fn(ctx):
+        units = [f"u{i}" for i in range(6)]
+        done = ctx.done_units()
+        ctx.set_total(len(units), "test")
+        for n, unit in enumerate(units):
+            if unit in done:
+                continue
+            if unit == fail_at:
+                raise RuntimeError("boom")
+            if unit == cancel_at:
+                request_cancel(ctx.job_id, ctx.url)
+            with ctx.session() as s:
+                done_log.append(unit)
+                ctx.commit_units(s, [unit])
+            ctx.progress(n + 1, unit)
+        return {"units": len(units)}
+
+    return fn
+
+
+def test_crash_then_rerun_continues(db_url):
+    log = []
+    with pytest.raises(RuntimeError, match="boom"):
+        run_job("t", {"a": 1}, _work(log, fail_at="u3"), url=db_url, progress_bar=False)
+    assert log == ["u0", "u1", "u2"]
+    result = run_job("t", {"a": 1}, _work(log), url=db_url, progress_bar=False)
+    assert log == ["u0", "u1", "u2", "u3", "u4", "u5"] and result == {"units": 6}
+    from db.session import session_factory
+
+    with session_factory(db_url)() as s:
+        statuses = [j.status for j in s.scalars(select(Job).order_by(Job.id))]
+        failed = s.scalars(select(Job).where(Job.status == "failed")).one()
+    assert statuses == ["failed", "done"] and "boom" in failed.error
+
+
+def test_cancel_keeps_finished_units(db_url):
+    log = []
+    with pytest.raises(JobCancelled):
+        run_job("t", {"a": 2}, _work(log, cancel_at="u2"), url=db_url, progress_bar=False)
+    assert log == ["u0", "u1", "u2"]  # the unit in flight when cancel arrived is committed, then it stops
+
+
+def test_job_key_depends_on_params_only():
+    assert job_key("k", {"a": 1, "b": 2}) == job_key("k", {"b": 2, "a": 1})
+    assert job_key("k", {"a": 1}) != job_key("k", {"a": 2})
+
+
+def test_recorded_job_runs_through_the_worker_entry(db_url):
+    from betag_engine.jobs.runner import create_job
+    from betag_engine.jobs.worker import run_recorded_job
+
+    job_id = create_job("import-builtin", {"dataset": "ml-100k"}, url=db_url)
+    result = run_recorded_job(job_id, url=db_url, progress_bar=False)
+    assert result["items_added"] == 1682

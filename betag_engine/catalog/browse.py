@@ -1,0 +1,246 @@
+"""Read-only catalog queries for the app: figures, filtered and paginated item lists, item detail, co-consumption.
+
+Everything here goes through ``select()`` with bound parameters; untrusted text is returned as data, never markup.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from betag_engine.catalog.store import TagScore, item_tags
+from betag_engine.errors import NotFoundError
+from db.models import Interaction, Item, ItemTag, Job, ReviewDecision, TaggingSystem, User
+
+NATIVE_SYSTEM = "native"
+# Preferred left-to-right order of systems on the compare page; other systems follow by creation order.
+SYSTEM_ORDER = ("native", "base", "taggpt", "betag", "curated")
+
+
+@dataclass(frozen=True)
+class CatalogCounts:
+    items: int
+    users: int
+    interactions: int
+
+
+@dataclass(frozen=True)
+class ReviewProgress:
+    by_status: dict[str, int]
+    decisions: int
+    curated_tags: int
+    reviewers: int
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    """The catalog filter shared by the catalog, compare, review and export views.
+
+    Attributes:
+        text: case-insensitive substring of the title or description, or an exact external id.
+        native_tag: keep items carrying this native tag ("" = any).
+        review_status: unreviewed | in_review | reviewed ("" = any).
+        systems: keep items tagged by every one of these systems.
+    """
+
+    text: str = ""
+    native_tag: str = ""
+    review_status: str = ""
+    systems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ItemPage:
+    rows: list[dict[str, Any]]
+    total: int
+    page: int
+    pages: int
+
+
+@dataclass(frozen=True)
+class ItemDetail:
+    id: int
+    external_id: str
+    title: str
+    description: str
+    metadata: dict[str, Any]
+    review_status: str
+    review_version: int
+    interactions: int
+    tags: dict[str, list[TagScore]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CoItem:
+    item_id: int
+    external_id: str
+    title: str
+    times: int
+
+
+def catalog_counts(session: Session) -> CatalogCounts:
+    return CatalogCounts(
+        items=session.scalar(select(func.count(Item.id))) or 0,
+        users=session.scalar(select(func.count(User.id))) or 0,
+        interactions=session.scalar(select(func.count(Interaction.id))) or 0,
+    )
+
+
+def review_progress(session: Session) -> ReviewProgress:
+    by_status = {"unreviewed": 0, "in_review": 0, "reviewed": 0}
+    by_status.update(dict(session.execute(select(Item.review_status, func.count(Item.id)).group_by(Item.review_status)).all()))
+    curated = session.scalar(select(TaggingSystem.id).where(TaggingSystem.name == "curated"))
+    return ReviewProgress(
+        by_status=by_status,
+        decisions=session.scalar(select(func.count(ReviewDecision.id))) or 0,
+        curated_tags=session.scalar(select(func.count(ItemTag.id)).where(ItemTag.system_id == curated)) or 0
+        if curated else 0,
+        reviewers=session.scalar(select(func.count(func.distinct(ReviewDecision.reviewer)))) or 0,
+    )
+
+
+def recent_jobs(session: Session, limit: int = 10) -> list[dict[str, Any]]:
+    """The newest jobs, newest first, as plain rows (id, kind, name, status, progress, message, times)."""
+    jobs = session.scalars(select(Job).order_by(Job.id.desc()).limit(limit))
+    return [
+        {"id": j.id, "kind": j.kind, "name": j.name, "status": j.status, "done": j.progress_done,
+         "total": j.progress_total, "message": j.message, "created": j.created_at, "finished": j.finished_at}
+        for j in jobs
+    ]
+
+
+def system_names(session: Session) -> list[str]:
+    """Tagging system names, in compare-page order."""
+    names = list(session.scalars(select(TaggingSystem.name).order_by(TaggingSystem.id)))
+    ranked = [n for n in SYSTEM_ORDER if n in names]
+    return ranked + [n for n in names if n not in ranked]
+
+
+def native_tag_choices(session: Session) -> list[str]:
+    return sorted(session.scalars(
+        select(ItemTag.tag).join(TaggingSystem, TaggingSystem.id == ItemTag.system_id)
+        .where(TaggingSystem.name == NATIVE_SYSTEM).distinct()))
+
+
+def _tagged_by(system_name: str, tag: str | None = None):
+    stmt = select(ItemTag.item_id).join(TaggingSystem, TaggingSystem.id == ItemTag.system_id).where(
+        TaggingSystem.name == system_name)
+    return stmt.where(ItemTag.tag == tag) if tag else stmt
+
+
+def _where(f: ItemFilter) -> list:
+    clauses = []
+    text = f.text.strip()
+    if text:
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        clauses.append(or_(Item.title.ilike(like, escape="\\"), Item.description.ilike(like, escape="\\"),
+                           Item.external_id == text))
+    if f.native_tag:
+        clauses.append(Item.id.in_(_tagged_by(NATIVE_SYSTEM, f.native_tag)))
+    if f.review_status:
+        clauses.append(Item.review_status == f.review_status)
+    for name in f.systems:
+        clauses.append(Item.id.in_(_tagged_by(name)))
+    return clauses
+
+
+def filtered_item_ids(session: Session, f: ItemFilter) -> list[int]:
+    """Ids of every item matching ``f``, ascending (the order of prev/next navigation)."""
+    return list(session.scalars(select(Item.id).where(*_where(f)).order_by(Item.id)))
+
+
+def search_items(session: Session, f: ItemFilter, page: int = 1, page_size: int = 25) -> ItemPage:
+    """One page of items matching ``f``, with native tags and the systems that tag each item."""
+    total = session.scalar(select(func.count(Item.id)).where(*_where(f))) or 0
+    pages = max(1, -(-total // page_size))
+    page = min(max(1, page), pages)
+    items = list(session.scalars(
+        select(Item).where(*_where(f)).order_by(Item.id).offset((page - 1) * page_size).limit(page_size)))
+    ids = [i.id for i in items]
+    native = item_tags(session, NATIVE_SYSTEM, ids) if NATIVE_SYSTEM in system_names(session) else {}
+    systems: dict[int, list[str]] = {}
+    for item_id, name in session.execute(
+        select(ItemTag.item_id, TaggingSystem.name).join(TaggingSystem, TaggingSystem.id == ItemTag.system_id)
+        .where(ItemTag.item_id.in_(ids)).distinct().order_by(TaggingSystem.id)
+    ):
+        systems.setdefault(item_id, []).append(name)
+    rows = [
+        {"id": i.id, "item_id": i.external_id, "title": i.title, "review_status": i.review_status,
+         "native_tags": ", ".join(t.tag for t in native.get(i.id, [])), "systems": ", ".join(systems.get(i.id, [])),
+         "version": i.review_version}
+        for i in items
+    ]
+    return ItemPage(rows=rows, total=total, page=page, pages=pages)
+
+
+def item_detail(session: Session, item_id: int) -> ItemDetail:
+    item = session.get(Item, item_id)
+    if item is None:
+        raise NotFoundError(f"item id {item_id} does not exist")
+    session.refresh(item)
+    tags = {name: item_tags(session, name, [item_id]).get(item_id, []) for name in system_names(session)}
+    return ItemDetail(
+        id=item.id, external_id=item.external_id, title=item.title, description=item.description,
+        metadata=dict(item.metadata_json or {}), review_status=item.review_status,
+        review_version=item.review_version,
+        interactions=session.scalar(select(func.count(Interaction.id)).where(Interaction.item_id == item_id)) or 0,
+        tags=tags,
+    )
+
+
+def item_versions(session: Session, item_ids: list[int]) -> dict[int, int]:
+    """Current review_version of each item (read when a bulk form is shown, checked when it is submitted)."""
+    return dict(session.execute(select(Item.id, Item.review_version).where(Item.id.in_(item_ids))).all())
+
+
+def compare_rows(detail: ItemDetail, states: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """One row per tag: each system's count and confidence, how many systems share it, and its review state."""
+    names = list(detail.tags)
+    table: dict[str, dict[str, Any]] = {}
+    for name in names:
+        for ts in detail.tags[name]:
+            row = table.setdefault(ts.tag, {"tag": ts.tag})
+            row[f"{name} count"] = ts.count
+            row[f"{name} conf"] = ts.confidence
+    rows = []
+    for tag, row in table.items():
+        shared = sum(1 for n in names if n != "curated" and f"{n} count" in row)
+        row["shared by"] = shared
+        row["shared"] = "★ shared" if shared > 1 else ""
+        row["state"] = (states or {}).get(tag, "")
+        rows.append(row)
+    rows.sort(key=lambda r: (-r["shared by"], r["tag"]))
+    return rows
+
+
+def co_consumed(session: Session, item_id: int, k: int = 10) -> list[CoItem]:
+    """Items most often consumed right before or right after ``item_id`` in users' chronological sequences."""
+    users = select(Interaction.user_id).where(Interaction.item_id == item_id).distinct()
+    seqs = session.execute(
+        select(Interaction.user_id, Interaction.item_id).where(Interaction.user_id.in_(users))
+        .order_by(Interaction.user_id, Interaction.timestamp, Interaction.position, Interaction.id)
+    ).all()
+    counts: Counter[int] = Counter()
+    for pos, (user, item) in enumerate(seqs):
+        if item != item_id:
+            continue
+        for other in (pos - 1, pos + 1):
+            if 0 <= other < len(seqs) and seqs[other][0] == user and seqs[other][1] != item_id:
+                counts[seqs[other][1]] += 1
+    top = counts.most_common(k)
+    info = {i: (e, t) for i, e, t in session.execute(
+        select(Item.id, Item.external_id, Item.title).where(Item.id.in_([i for i, _ in top])))}
+    return [CoItem(i, info[i][0], info[i][1], n) for i, n in top]
+
+
+def prev_next(ids: list[int], current: int) -> tuple[int | None, int | None]:
+    """The neighbours of ``current`` in ``ids`` (None at either end or when ``current`` is not in the list)."""
+    try:
+        pos = ids.index(current)
+    except ValueError:
+        return (None, ids[0] if ids else None)
+    return (ids[pos - 1] if pos > 0 else None, ids[pos + 1] if pos + 1 < len(ids) else None)

@@ -1,0 +1,31 @@
+"""Human review of tags: decisions with an audit trail, undo, the ``curated`` tagging system and its export.
+
+Every decision changes the curated system only after an optimistic version check on the item
+(:class:`~betag_engine.errors.ConflictError` when someone else decided on it since it was read).
+"""
+
+from betag_engine.curation.decisions import (
+    CURATED_SYSTEM,
+    DecisionResult,
+    add_tag,
+    approve_tags,
+    bulk_decide,
+    edit_tag,
+    reject_tags,
+    remove_tag,
+)
+from betag_engine.curation.state import retry_busy
+from betag_engine.curation.undo import undo
+
+__all__ = [
+    "CURATED_SYSTEM",
+    "DecisionResult",
+    "add_tag",
+    "approve_tags",
+    "bulk_decide",
+    "edit_tag",
+    "reject_tags",
+    "remove_tag",
+    "retry_busy",
+    "undo",
+]

@@ -12,7 +12,8 @@ class ImportValidationError(BetagError):
         self.problems = problems
         lines = [str(p) for p in problems[:50]]
         more = f"\n... and {len(problems) - 50} more" if len(problems) > 50 else ""
-        super().__init__(f"import refused, {len(problems)} problem(s), nothing was changed:\n" + "\n".join(lines) + more)
+        header = f"import refused, {len(problems)} problem(s), nothing was changed:\n"
+        super().__init__(header + "\n".join(lines) + more)
 
 
 class ConflictError(BetagError):

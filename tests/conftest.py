@@ -36,10 +36,11 @@ def db_url(tmp_path, monkeypatch) -> str:
 
 @pytest.fixture(scope="session")
 def _demo_template(tmp_path_factory):
+    from sqlalchemy.orm import Session
+
     from betag_engine.catalog.movielens import import_builtin
     from db.migrate import upgrade_head
     from db.session import make_engine
-    from sqlalchemy.orm import Session
 
     path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
     url = f"sqlite:///{path}"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from betag_engine.catalog.normalize import normalize_tags
@@ -233,20 +233,20 @@ def write(session: Session, parsed: _Parsed, native_system: str = "native",
     """Upsert validated data in the caller's transaction (the caller commits or rolls back)."""
     summary = ImportSummary()
     note = progress or (lambda _msg: None)
-    existing = {ext: item for ext, item in ((i.external_id, i) for i in session.scalars(
-        select(Item).where(Item.external_id.in_(list(parsed.items))))) } if parsed.items else {}
-    new_rows = []
+    existing = dict(session.execute(select(Item.external_id, Item.id)).all())
+    new_rows, updates = [], []
     for ext, fields_ in parsed.items.items():
-        item = existing.get(ext)
-        if item is None:
-            new_rows.append({"external_id": ext, "title": fields_["title"], "description": fields_["description"],
-                             "metadata_json": fields_["metadata"]})
+        values = {"title": fields_["title"], "description": fields_["description"],
+                  "metadata_json": fields_["metadata"]}
+        if ext in existing:
+            updates.append({"id": existing[ext], **values})
         else:
-            item.title, item.description, item.metadata_json = fields_["title"], fields_["description"], fields_["metadata"]
-            summary.items_updated += 1
+            new_rows.append({"external_id": ext, **values})
     if new_rows:
         session.execute(insert(Item), new_rows)
-        summary.items_added = len(new_rows)
+    if updates:
+        session.execute(update(Item), updates)
+    summary.items_added, summary.items_updated = len(new_rows), len(updates)
     session.flush()
     note(f"items: {summary.items_added} added, {summary.items_updated} updated")
     item_id = dict(session.execute(select(Item.external_id, Item.id)).all())

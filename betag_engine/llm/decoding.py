@@ -1,0 +1,208 @@
+"""A small incremental decoder: prefill once, repeat the KV cache for samples, stop each row at a newline.
+
+Why not ``model.generate``: BETag draws m samples per prompt, and ``num_return_sequences`` re-processes the
+prompt m times; prefilling once and repeating the cache (``DynamicCache.batch_repeat_interleave``) does not.
+Rows that finish are dropped from the batch (``batch_select_indices``) instead of being fed padding, and the
+output layer can be restricted to a subset of the vocabulary (Gemma's 262k-row head dominates its step cost).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from betag_engine.llm.interface import GenerationConfig
+
+_NUCLEUS_FAST_K = 256  # top_p is computed exactly within the top 256 tokens when they hold the mass
+
+
+@dataclass
+class TokenTables:
+    """Per-tokenizer lookups, computed once per model.
+
+    ``newline``: bool [V], tokens whose text contains a newline; ``stop``: bool [V], end-of-sequence tokens;
+    ``allowed``: long [V'] or None, the restricted output vocabulary; ``to_allowed``: long [V] mapping a token
+    id to its index in ``allowed`` (-1 if absent).
+    """
+
+    newline: torch.Tensor
+    stop: torch.Tensor
+    allowed: torch.Tensor | None
+    to_allowed: torch.Tensor | None
+
+
+def token_texts(tokenizer, vocab_size: int) -> list[str]:
+    """The decoded text of every token id (special tokens included)."""
+    return tokenizer.batch_decode([[i] for i in range(vocab_size)], skip_special_tokens=False)
+
+
+def build_tables(tokenizer, model_config, vocab_size: int, restriction: str) -> TokenTables:
+    """Newline/stop masks and the optional restricted vocabulary (``none`` or ``ascii``)."""
+    texts = token_texts(tokenizer, vocab_size)
+    newline = torch.tensor(["\n" in t for t in texts], dtype=torch.bool)
+    stop = torch.zeros(vocab_size, dtype=torch.bool)
+    eos = getattr(getattr(model_config, "generation_config", None), "eos_token_id", None)
+    for ids in (tokenizer.eos_token_id, getattr(model_config, "eos_token_id", None), eos):
+        for i in ids if isinstance(ids, (list, tuple)) else [ids]:
+            if i is not None and 0 <= i < vocab_size:
+                stop[i] = True
+    if restriction == "none":
+        return TokenTables(newline, stop, None, None)
+    if restriction != "ascii":
+        raise ValueError(f"vocab_restriction must be one of none, ascii; got {restriction!r}")
+    special = set(tokenizer.all_special_ids)
+    keep = torch.tensor(
+        [(t.isascii() and t != "" and i not in special) for i, t in enumerate(texts)], dtype=torch.bool
+    )
+    keep |= newline | stop
+    allowed = keep.nonzero().squeeze(1)
+    to_allowed = torch.full((vocab_size,), -1, dtype=torch.long)
+    to_allowed[allowed] = torch.arange(allowed.numel())
+    return TokenTables(newline, stop, allowed, to_allowed)
+
+
+class OutputHead:
+    """The model's output layer, optionally restricted to ``allowed`` rows; applies Gemma's logit softcap."""
+
+    def __init__(self, model, allowed: torch.Tensor | None):
+        head = model.get_output_embeddings()
+        weight, bias = head.weight, getattr(head, "bias", None)
+        if allowed is not None:
+            allowed = allowed.to(weight.device)
+            weight = weight.detach()[allowed].contiguous()
+            bias = None if bias is None else bias.detach()[allowed]
+        self.weight, self.bias = weight, bias
+        self.softcap = getattr(model.config, "final_logit_softcapping", None)
+
+    def __call__(self, hidden: torch.Tensor) -> torch.Tensor:
+        logits = F.linear(hidden.to(self.weight.dtype), self.weight, self.bias).float()
+        if self.softcap:
+            logits = torch.tanh(logits / self.softcap) * self.softcap
+        return logits
+
+
+def _penalise(logits: torch.Tensor, seen: torch.Tensor, penalty: float) -> torch.Tensor:
+    """HF-style repetition penalty over every token already in the row (prompt included)."""
+    penalised = torch.where(logits > 0, logits / penalty, logits * penalty)
+    return torch.where(seen, penalised, logits)
+
+
+def _nucleus_mask(logits: torch.Tensor, top_p: float) -> torch.Tensor:
+    """Mask tokens outside the top-p nucleus. Exact; avoids sorting the whole vocabulary when possible."""
+    probs = logits.softmax(-1)
+    k = min(_NUCLEUS_FAST_K, logits.shape[-1])
+    top_probs, top_idx = probs.topk(k, dim=-1)
+    if bool((top_probs.sum(-1) >= top_p).all()):
+        sorted_probs, sorted_idx = top_probs, top_idx
+    else:
+        sorted_probs, sorted_idx = probs.sort(-1, descending=True)
+    # keep a token if the mass before it is < top_p (always keeps the first)
+    remove_sorted = (sorted_probs.cumsum(-1) - sorted_probs) >= top_p
+    remove = torch.ones_like(logits, dtype=torch.bool)
+    remove.scatter_(-1, sorted_idx, remove_sorted)
+    return logits.masked_fill(remove, float("-inf"))
+
+
+def choose_tokens(logits: torch.Tensor, config: GenerationConfig, generator: torch.Generator | None) -> torch.Tensor:
+    """Greedy (temperature 0) or sampled next tokens. logits: [rows, V'] -> [rows]."""
+    if config.temperature == 0:
+        return logits.argmax(-1)
+    logits = logits / config.temperature
+    if config.top_k and config.top_k < logits.shape[-1]:
+        kth = logits.topk(config.top_k, dim=-1).values[:, -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if config.top_p < 1.0:
+        logits = _nucleus_mask(logits, config.top_p)
+    probs = logits.softmax(-1)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(1)
+
+
+@torch.inference_mode()
+def decode(
+    model,
+    head: OutputHead,
+    tables: TokenTables,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    config: GenerationConfig,
+    generator: torch.Generator | None,
+) -> list[list[int]]:
+    """Generate for a left-padded batch; returns ``num_samples`` token-id lists per prompt, prompt-major.
+
+    Args:
+        input_ids, attention_mask: [B, L] left-padded prompts on the model's device.
+    Returns:
+        B * num_samples lists of new token ids, each ending before the stop/newline token that finished it.
+    """
+    from transformers import DynamicCache
+
+    backbone = model.base_model
+    device = input_ids.device
+    m = config.num_samples
+    cache = DynamicCache(config=model.config)
+    positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+    out = backbone(
+        input_ids=input_ids, attention_mask=attention_mask, position_ids=positions,
+        past_key_values=cache, use_cache=True,
+    )
+    hidden = out.last_hidden_state[:, -1]
+    next_pos = positions[:, -1] + 1
+    if m > 1:  # prefill once, then one cache row per sample
+        cache.batch_repeat_interleave(m)
+        hidden, next_pos = hidden.repeat_interleave(m, 0), next_pos.repeat_interleave(m, 0)
+        attention_mask, input_ids = attention_mask.repeat_interleave(m, 0), input_ids.repeat_interleave(m, 0)
+    rows = input_ids.shape[0]
+    seen = _seen_matrix(input_ids, attention_mask, tables, head) if config.repetition_penalty != 1.0 else None
+    newline, stop = tables.newline.to(device), tables.stop.to(device)
+    if not config.stop_at_newline:
+        newline = torch.zeros_like(newline)
+    allowed = None if tables.allowed is None else tables.allowed.to(device)
+    outputs: list[list[int]] = [[] for _ in range(rows)]
+    active = torch.arange(rows, device=device)
+    for step in range(config.max_new_tokens):
+        logits = head(hidden)
+        if seen is not None:
+            logits = _penalise(logits, seen, config.repetition_penalty)
+        chosen = choose_tokens(logits, config, generator)
+        token = chosen if allowed is None else allowed[chosen]
+        finished = newline[token] | stop[token]
+        for row, tok, fin in zip(active.tolist(), token.tolist(), finished.tolist()):
+            if not fin:
+                outputs[row].append(tok)
+        if step == config.max_new_tokens - 1:
+            break
+        if seen is not None:
+            seen[torch.arange(seen.shape[0], device=device), chosen] = True
+        keep = (~finished).nonzero().squeeze(1)
+        if keep.numel() == 0:
+            break
+        if keep.numel() < finished.numel():  # drop finished rows instead of padding them
+            cache.batch_select_indices(keep)
+            active, token, next_pos = active[keep], token[keep], next_pos[keep]
+            attention_mask = attention_mask[keep]
+            if seen is not None:
+                seen = seen[keep]
+        attention_mask = torch.cat([attention_mask, attention_mask.new_ones((attention_mask.shape[0], 1))], 1)
+        out = backbone(
+            input_ids=token[:, None], attention_mask=attention_mask, position_ids=next_pos[:, None],
+            past_key_values=cache, use_cache=True,
+        )
+        hidden = out.last_hidden_state[:, -1]
+        next_pos = next_pos + 1
+    return outputs
+
+
+def _seen_matrix(input_ids, attention_mask, tables: TokenTables, head: OutputHead) -> torch.Tensor:
+    """bool [rows, V'], True where the (non-pad) prompt holds the token, in the head's index space."""
+    rows, width = input_ids.shape[0], head.weight.shape[0]
+    seen = torch.zeros((rows, width), dtype=torch.bool, device=input_ids.device)
+    ids = input_ids.masked_fill(attention_mask == 0, -1)
+    if tables.to_allowed is not None:
+        mapped = tables.to_allowed.to(ids.device)[ids.clamp(min=0)]
+        ids = mapped.masked_fill(ids < 0, -1)
+    valid = ids >= 0
+    row_idx = torch.arange(rows, device=ids.device)[:, None].expand_as(ids)
+    seen[row_idx[valid], ids[valid]] = True
+    return seen

@@ -1,0 +1,29 @@
+"""The CLI entry point: migrate, import (good and refused), jobs listing."""
+
+import subprocess
+import sys
+
+from betag_engine.cli import main
+
+
+def test_import_refusal_exits_2_with_the_problem(db_url, tmp_path, capsys):
+    bad = tmp_path / "items.csv"
+    bad.write_text("item_id,title\nA1,One\nA1,Dup\n")
+    assert main(["import", "--items", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "items.csv, row 2, field 'item_id': duplicate id 'A1'" in err
+
+
+def test_import_with_column_mapping(db_url, tmp_path, capsys):
+    items = tmp_path / "items.tsv"
+    items.write_text("sku\tname\nS1\tSofa\n")
+    assert main(["import", "--items", str(items), "--map", "item_id=sku", "--map", "title=name"]) == 0
+    assert "'items_added': 1" in capsys.readouterr().out
+
+
+def test_module_entry_point_runs_migrate(tmp_path):
+    env = {"BETAG_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-m", "betag_engine", "migrate"], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "betag.sqlite").exists()

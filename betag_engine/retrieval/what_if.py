@@ -1,0 +1,113 @@
+"""What-if retrieval for the curation app: rank with a draft of one item's tags before it is approved."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+
+from betag_engine.catalog.store import TagMatrix
+from betag_engine.errors import NotFoundError
+from betag_engine.retrieval.config import check_retriever
+from betag_engine.retrieval.popular import popularity as popularity_counts
+from betag_engine.retrieval.queries import item_queries, tag_query, user_queries
+from betag_engine.retrieval.search import build_index, retrieve
+
+
+class RankedItem(NamedTuple):
+    """One retrieved item: its database id, its score, and the query tags it carries (strongest first)."""
+
+    item_id: int
+    score: float
+    matched_tags: list[str]
+
+
+def with_item_tags(tag_matrix: TagMatrix, item_id: int, draft: Mapping[str, float]) -> TagMatrix:
+    """A copy of ``tag_matrix`` whose row for ``item_id`` holds exactly ``draft`` (tag -> count).
+
+    New tags become new columns (kept sorted); tags no item uses any more are dropped, so the result is what
+    the store would return after saving the draft.
+    """
+    row_of = tag_matrix.row_of()
+    if int(item_id) not in row_of:
+        raise NotFoundError(f"item {item_id} is not in the tag matrix ({len(row_of)} items)")
+    row = row_of[int(item_id)]
+    coo = sp.coo_matrix(tag_matrix.matrix)
+    keep = coo.row != row
+    triples = [(int(tag_matrix.item_ids[r]), tag_matrix.tags[c], float(v))
+               for r, c, v in zip(coo.row[keep], coo.col[keep], coo.data[keep])]
+    triples += [(int(item_id), str(t), float(c)) for t, c in draft.items() if t and float(c) > 0]
+    from betag_engine.catalog.store import matrix_from_triples
+
+    return matrix_from_triples(tag_matrix.item_ids, triples)
+
+
+def _query_vector(tm: TagMatrix, query, weighting: str) -> tuple[np.ndarray, np.ndarray]:
+    """(q of shape (n_tags,), rows to exclude) for an item id, a history of item ids, or tags."""
+    if isinstance(query, Mapping) or (isinstance(query, Sequence) and query and isinstance(query[0], str)):
+        return tag_query(tm.tags, query), np.zeros(0, dtype=np.int64)
+    row_of = tm.row_of()
+    ids = [query] if np.isscalar(query) else list(query)
+    missing = [i for i in ids if int(i) not in row_of]
+    if missing:
+        raise NotFoundError(f"item(s) {missing[:5]} are not in the tag matrix")
+    rows = np.array([row_of[int(i)] for i in ids], dtype=np.int64)
+    if np.isscalar(query):
+        q = item_queries(tm.matrix, rows)
+    else:
+        q = user_queries(tm.matrix, [rows], weighting)
+    return q.toarray()[0], rows
+
+
+def rank(
+    source,
+    system: str | None,
+    retriever: str,
+    query,
+    k: int = 10,
+    params: Mapping[str, Any] | None = None,
+    popularity: np.ndarray | None = None,
+) -> list[RankedItem]:
+    """Top-k items for one query, cheap enough for the app to call on every edit (ml-100k: milliseconds).
+
+    Args:
+        source: a SQLAlchemy Session (the system's tags are loaded) or a TagMatrix (e.g. from
+            :func:`with_item_tags`).
+        system: tagging system name (needed with a Session; ignored with a TagMatrix).
+        retriever: "bm25", "birank" or "popular".
+        query: an item id (item-based), a list of item ids oldest first (user-based), or tags
+            (a dict tag -> weight or a list of tag names). Query items are never returned.
+        k: how many items.
+        params: retriever parameters (e.g. {"k1": 1.2, "b": 0.75}) plus optional "weighting" for histories.
+        popularity: Popular's counts per row; loaded from the session's interactions when None.
+
+    Returns:
+        list of :class:`RankedItem` (item_id, score, matched_tags), best first.
+    """
+    check_retriever(retriever)
+    params = dict(params or {})
+    weighting = params.pop("weighting", "uniform")
+    if isinstance(source, TagMatrix):
+        tm = source
+    else:
+        from betag_engine.catalog.store import tag_matrix, user_sequences
+
+        tm = tag_matrix(source, system)
+        if retriever == "popular" and popularity is None:
+            popularity = popularity_counts(user_sequences(source), tm.item_ids)
+    q, exclude = _query_vector(tm, query, weighting)
+    # One query: iterating BiRank's eqs. 20-21 is cheaper than the dense closed form, with the same scores.
+    index = build_index(tm, retriever, params, popularity=popularity, method="iterative")
+    res = retrieve(index, q, k=k, exclude=exclude)
+    return [RankedItem(int(i), float(s), _matched(tm, int(r), q)) for r, i, s in zip(res.rows, res.item_ids,
+                                                                                      res.scores)]
+
+
+def _matched(tm: TagMatrix, row: int, q: np.ndarray) -> list[str]:
+    a = tm.matrix
+    cols = a.indices[a.indptr[row]:a.indptr[row + 1]]
+    vals = a.data[a.indptr[row]:a.indptr[row + 1]] * q[cols]
+    order = sorted((-v, tm.tags[c]) for c, v in zip(cols, vals) if v > 0)
+    return [t for _, t in order]

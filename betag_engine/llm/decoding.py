@@ -53,9 +53,7 @@ def build_tables(tokenizer, model_config, vocab_size: int, restriction: str) -> 
     if restriction != "ascii":
         raise ValueError(f"vocab_restriction must be one of none, ascii; got {restriction!r}")
     special = set(tokenizer.all_special_ids)
-    keep = torch.tensor(
-        [(t.isascii() and t != "" and i not in special) for i, t in enumerate(texts)], dtype=torch.bool
-    )
+    keep = torch.tensor([(t.isascii() and t != "" and i not in special) for i, t in enumerate(texts)], dtype=torch.bool)
     keep |= newline | stop
     allowed = keep.nonzero().squeeze(1)
     to_allowed = torch.full((vocab_size,), -1, dtype=torch.long)
@@ -144,8 +142,11 @@ def decode(
     cache = DynamicCache(config=model.config)
     positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)
     out = backbone(
-        input_ids=input_ids, attention_mask=attention_mask, position_ids=positions,
-        past_key_values=cache, use_cache=True,
+        input_ids=input_ids,
+        attention_mask=attention_mask,
+        position_ids=positions,
+        past_key_values=cache,
+        use_cache=True,
     )
     hidden = out.last_hidden_state[:, -1]
     next_pos = positions[:, -1] + 1
@@ -186,8 +187,11 @@ def decode(
                 seen = seen[keep]
         attention_mask = torch.cat([attention_mask, attention_mask.new_ones((attention_mask.shape[0], 1))], 1)
         out = backbone(
-            input_ids=token[:, None], attention_mask=attention_mask, position_ids=next_pos[:, None],
-            past_key_values=cache, use_cache=True,
+            input_ids=token[:, None],
+            attention_mask=attention_mask,
+            position_ids=next_pos[:, None],
+            past_key_values=cache,
+            use_cache=True,
         )
         hidden = out.last_hidden_state[:, -1]
         next_pos = next_pos + 1

@@ -14,10 +14,11 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 # Nothing in this package may contact a model hub; set before transformers/huggingface_hub read them.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

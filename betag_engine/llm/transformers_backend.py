@@ -152,8 +152,9 @@ class TransformersBackend:
             raise ValueError(f"score needs as many answers as prompts, got {len(answers)} and {len(prompts)}")
         scores: list[float] = []
         for start in range(0, len(prompts), self.batch_size):
-            scores.extend(self._score_batch(prompts[start : start + self.batch_size],
-                                            answers[start : start + self.batch_size]))
+            scores.extend(
+                self._score_batch(prompts[start : start + self.batch_size], answers[start : start + self.batch_size])
+            )
         return scores
 
     def _score_batch(self, prompts: list[str], answers: list[str]) -> list[float]:

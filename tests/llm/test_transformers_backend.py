@@ -34,9 +34,15 @@ def test_greedy_matches_transformers_generate(tiny_loaded):
     config = GenerationConfig(max_new_tokens=10, repetition_penalty=1.3, stop_at_newline=False)
     for prompt in PROMPTS:
         ids = tok(prompt, return_tensors="pt")
-        ref = model.generate(**ids, max_new_tokens=10, do_sample=False, repetition_penalty=1.3,
-                             eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
-        expected = tok.decode(ref[0, ids.input_ids.shape[1]:], skip_special_tokens=True)
+        ref = model.generate(
+            **ids,
+            max_new_tokens=10,
+            do_sample=False,
+            repetition_penalty=1.3,
+            eos_token_id=tok.eos_token_id,
+            pad_token_id=tok.pad_token_id,
+        )
+        expected = tok.decode(ref[0, ids.input_ids.shape[1] :], skip_special_tokens=True)
         assert backend.generate([prompt], config) == [[expected]]
 
 

@@ -1,0 +1,159 @@
+"""The paper's Table 2: rows = tagging system x retriever (plus Popular), columns user / item H@10 and N@10."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from betag_engine.catalog.store import TagMatrix
+from betag_engine.evaluation.protocol import (
+    TASKS,
+    CellCallback,
+    EvalConfig,
+    EvalResult,
+    count_cells,
+    evaluate,
+    prepare,
+)
+from betag_engine.retrieval.config import check_retriever
+
+POPULAR_SYSTEM = "-"
+
+
+@dataclass
+class TableRow:
+    """One row: a system with a retriever, and its result per task (None where the task was not run)."""
+
+    system: str
+    retriever: str
+    results: dict[str, EvalResult] = field(default_factory=dict)
+
+    def metric(self, task: str, name: str) -> float | None:
+        r = self.results.get(task)
+        return None if r is None else getattr(r.test, name)
+
+
+@dataclass
+class Table:
+    rows: list[TableRow]
+    meta: dict
+
+    def as_dict(self) -> dict:
+        return {
+            "meta": self.meta,
+            "rows": [
+                {"system": r.system, "retriever": r.retriever,
+                 "results": {t: res.as_dict() for t, res in r.results.items()}}
+                for r in self.rows
+            ],
+        }
+
+
+def evaluate_table(
+    systems: Mapping[str, TagMatrix],
+    sequences: Mapping[int, list[int]],
+    retrievers: Sequence[str] = ("bm25", "birank"),
+    tasks: Sequence[str] = TASKS,
+    config: EvalConfig = EvalConfig(),
+    include_popular: bool = True,
+    dataset: str = "",
+    item_ids: np.ndarray | None = None,
+    done: Mapping[str, dict] | None = None,
+    on_cell: CellCallback | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> Table:
+    """Evaluate every system with every retriever on every task, on one shared split and negative sample.
+
+    Args:
+        systems: name -> TagMatrix (each re-aligned onto the pool).
+        sequences: user -> item ids, oldest first.
+        retrievers: among "bm25", "birank" ("popular" here is the same as include_popular).
+        tasks: among "user", "item".
+        config: protocol settings (seed, negatives, grids, ties).
+        include_popular: add the Popular row (system "-").
+        dataset: a label stored in the metadata.
+        item_ids: the candidate pool; default the first system's rows (every catalog item for store matrices).
+        done / on_cell: resume support, see :func:`protocol.evaluate`.
+        progress: called with (cells done, cells total, message).
+
+    Returns:
+        :class:`Table` with rows in the order systems x retrievers, then Popular, and metadata.
+    """
+    for r in retrievers:
+        check_retriever(r)
+    bad = [t for t in tasks if t not in TASKS]
+    if bad:
+        raise ValueError(f"task must be one of {', '.join(TASKS)}, got {bad}")
+    include_popular = include_popular or "popular" in retrievers
+    retrievers = [r for r in retrievers if r != "popular"]
+    if item_ids is None:
+        if not systems:
+            raise ValueError("evaluate_table needs item_ids when no system is given")
+        item_ids = next(iter(systems.values())).item_ids
+    started = time.perf_counter()
+    prepared = prepare(item_ids, sequences, config)
+    total = count_cells(len(systems), retrievers, list(tasks), config, include_popular)
+    done_cells = dict(done or {})
+    counter = {"n": 0}
+
+    def track(key: str, payload: dict) -> None:
+        done_cells[key] = payload
+        if on_cell is not None:
+            on_cell(key, payload)
+        counter["n"] += 1
+        if progress is not None:
+            progress(min(len(done_cells), total), total, key)
+
+    plan = [(name, tm, r) for name, tm in systems.items() for r in retrievers]
+    if include_popular:
+        plan.append((POPULAR_SYSTEM, None, "popular"))
+    rows = []
+    for name, tm, retriever in plan:
+        row = TableRow(name, retriever)
+        for task in tasks:
+            row.results[task] = evaluate(prepared, tm, retriever, task, config, name, done_cells, track)
+        rows.append(row)
+    split = prepared.split
+    meta = {
+        "dataset": dataset, "config": asdict(config), "seed": config.seed,
+        "n_items": int(len(prepared.item_ids)), "n_users": prepared.n_users,
+        "n_interactions": prepared.n_interactions, "n_validation_cases": len(split.validation),
+        "n_test_cases": len(split.test), "n_short_users": len(split.short_users),
+        "systems": list(systems), "retrievers": list(retrievers) + (["popular"] if include_popular else []),
+        "tasks": list(tasks), "cells_computed": counter["n"], "elapsed_s": round(time.perf_counter() - started, 3),
+    }
+    return Table(rows, meta)
+
+
+def _fmt(v: float | None) -> str:
+    return "   -  " if v is None else f"{v:.4f}"
+
+
+def _params_label(params: dict) -> str:
+    return ",".join(f"{k}={v}" for k, v in params.items()) or "-"
+
+
+def format_table(table: Table) -> str:
+    """Plain-text table shaped like the paper's Table 2 (test metrics; chosen params after the columns)."""
+    k = table.meta.get("config", {}).get("k", 10)
+    name_w = max([len(f"{r.system} / {r.retriever}") for r in table.rows] + [16])
+    head = (f"{'system / retriever':<{name_w}}  {'user H@' + str(k):>8} {'user N@' + str(k):>8}  "
+            f"{'item H@' + str(k):>8} {'item N@' + str(k):>8}  chosen params (user | item)")
+    lines = [head, "-" * len(head)]
+    for r in table.rows:
+        label = "Popular" if r.retriever == "popular" else f"{r.system} / {r.retriever}"
+        params = " | ".join(_params_label(r.results[t].params) if t in r.results else "-" for t in TASKS)
+        lines.append(
+            f"{label:<{name_w}}  {_fmt(r.metric('user', 'hr')):>8} {_fmt(r.metric('user', 'ndcg')):>8}  "
+            f"{_fmt(r.metric('item', 'hr')):>8} {_fmt(r.metric('item', 'ndcg')):>8}  {params}"
+        )
+    m = table.meta
+    lines.append(
+        f"dataset={m.get('dataset') or '?'} items={m['n_items']} users={m['n_users']} "
+        f"test cases={m['n_test_cases']} negatives={m['config']['n_negatives']} seed={m['seed']} "
+        f"ties={m['config']['ties']} time={m['elapsed_s']}s"
+    )
+    return "\n".join(lines)

@@ -1,5 +1,113 @@
-"""Command group 'evaluate' (being written)."""
+"""Command: evaluate (the paper's Table 2 for the systems in the database)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from betag_engine.errors import BetagError
+
+RETRIEVER_CHOICES = ("bm25", "birank", "popular")
+TASK_CHOICES = ("user", "item")
 
 
 def register(sub) -> None:
-    return None
+    p = sub.add_parser(
+        "evaluate",
+        help="HR@10/NDCG@10 of tagging systems x retrievers x tasks (leave-one-last, 100 sampled negatives).",
+    )
+    p.add_argument("--system", action="append", default=[], help="Tagging system (repeatable); --all: restrict.")
+    p.add_argument("--retriever", action="append", choices=RETRIEVER_CHOICES, default=[],
+                   help="Retriever (repeatable; default bm25).")
+    p.add_argument("--task", action="append", choices=TASK_CHOICES, default=[],
+                   help="user- or item-based retrieval (repeatable; default both).")
+    p.add_argument("--all", action="store_true",
+                   help="Every system with tags (or the --system ones) x bm25, birank x user, item, plus Popular.")
+    p.add_argument("--json", metavar="OUT", help="Write metrics, chosen params, grid and metadata as JSON.")
+    p.add_argument("--seed", type=int, help="Negative-sampling seed (default BETAG_SEED).")
+    p.add_argument("--negatives", type=int, default=100, help="Sampled negatives per case.")
+    p.add_argument("--k", type=int, default=10, help="Cut-off of HR@k / NDCG@k.")
+    p.add_argument("--ties", choices=("expected", "pessimistic", "optimistic"), default="expected",
+                   help="How tied scores rank the target (default: expectation under random order).")
+    p.add_argument("--job", action="store_true", help="Run as a recorded, resumable job (cells checkpointed).")
+    p.add_argument("--no-report", action="store_true", help="Do not store a Report row for the dashboard.")
+    p.add_argument("--name", default="", help="Report name.")
+    p.add_argument("--dataset", default="", help="Dataset label for the report (default: native system's "
+                   "params['dataset'], else the database file name).")
+    p.set_defaults(func=_evaluate)
+
+
+def _params(args) -> dict:
+    from betag_engine.settings import get_settings
+
+    if args.all:
+        retrievers = list(dict.fromkeys(args.retriever or ["bm25", "birank", "popular"]))
+    else:
+        if not args.system and set(args.retriever) != {"popular"}:
+            raise BetagError("give --system NAME (repeatable) or --all")
+        retrievers = list(dict.fromkeys(args.retriever or ["bm25"]))
+    return {
+        "systems": list(dict.fromkeys(args.system)) or None,
+        "retrievers": [r for r in retrievers if r != "popular"],
+        "include_popular": "popular" in retrievers,
+        "tasks": list(dict.fromkeys(args.task or TASK_CHOICES)),
+        "seed": args.seed if args.seed is not None else get_settings().seed,
+        "n_negatives": args.negatives, "k": args.k, "ties": args.ties, "name": args.name, "dataset": args.dataset,
+    }
+
+
+def _evaluate(args) -> int:
+    from db.migrate import upgrade_head
+
+    params = _params(args)
+    upgrade_head()
+    payload = _run_job(params) if args.job else _run_direct(params, save=not args.no_report)
+    print(payload["text"])
+    if args.json:
+        out = Path(args.json)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(payload, indent=2, default=float))
+        print(f"wrote {out}")
+    return 0
+
+
+def _run_direct(params: dict, save: bool) -> dict:
+    from betag_engine.evaluation.data import load_inputs, save_report
+    from betag_engine.evaluation.jobs import config_from_params, evaluation_payload
+    from betag_engine.evaluation.stats import tag_stats
+    from betag_engine.evaluation.table import evaluate_table
+    from db.session import session_factory
+
+    with session_factory()() as s:
+        inputs = load_inputs(s, params["systems"])
+        inputs.dataset = params.get("dataset") or inputs.dataset
+        if not inputs.systems and params["retrievers"]:
+            raise BetagError("no tagging system with tags in the database (load-demo or import first)")
+        table = evaluate_table(inputs.systems, inputs.sequences, params["retrievers"], params["tasks"],
+                               config_from_params(params), params["include_popular"], inputs.dataset,
+                               item_ids=inputs.item_ids)
+        payload = evaluation_payload(table, {n: tag_stats(tm).as_dict() for n, tm in inputs.systems.items()})
+        if save:
+            payload["report_id"] = save_report(s, payload, params["name"], inputs.dataset)
+            s.commit()
+    return payload
+
+
+def _run_job(params: dict) -> dict:
+    from functools import partial
+
+    from sqlalchemy import select
+
+    from betag_engine.evaluation.jobs import evaluate_job
+    from betag_engine.jobs.runner import run_job
+    from db.models import Report
+    from db.session import session_factory
+
+    result = run_job("evaluate", params, partial(_call, evaluate_job, params), name=params["name"] or "evaluate")
+    with session_factory()() as s:
+        report = s.scalar(select(Report).where(Report.id == result["report_id"]))
+        return {**report.payload, "report_id": report.id}
+
+
+def _call(fn, params, ctx):
+    return fn(ctx, params)

@@ -8,8 +8,17 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from betag_engine.catalog.store import TagMatrix, get_system, list_system_names, system_stats, tag_matrix, \
-    user_sequences
+import numpy as np
+
+from betag_engine.catalog.store import (
+    TagMatrix,
+    all_item_ids,
+    get_system,
+    list_system_names,
+    system_stats,
+    tag_matrix,
+    user_sequences,
+)
 from db.models import Report
 
 REPORT_KIND = "evaluation"
@@ -17,11 +26,12 @@ REPORT_KIND = "evaluation"
 
 @dataclass
 class EvalInputs:
-    """systems: name -> TagMatrix over every catalog item; sequences: user -> item ids, oldest first."""
+    """systems: name -> TagMatrix over every catalog item (rows ``item_ids``); sequences: user -> item ids."""
 
     systems: dict[str, TagMatrix]
     sequences: dict[int, list[int]]
     dataset: str
+    item_ids: np.ndarray
 
 
 def dataset_label(session: Session) -> str:
@@ -47,8 +57,9 @@ def load_inputs(session: Session, systems: Sequence[str] | None = None) -> EvalI
             get_system(session, name)
     else:
         names = [s.name for s in system_stats(session) if s.tag_assignments > 0]
-    matrices = {name: tag_matrix(session, name) for name in names}
-    return EvalInputs(matrices, user_sequences(session), dataset_label(session))
+    ids = all_item_ids(session)
+    matrices = {name: tag_matrix(session, name, ids) for name in names}
+    return EvalInputs(matrices, user_sequences(session), dataset_label(session), ids)
 
 
 def save_report(session: Session, payload: dict, name: str = "", dataset: str = "") -> int:

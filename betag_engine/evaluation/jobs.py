@@ -30,7 +30,8 @@ def evaluate_job(ctx: JobContext, params: dict) -> dict:
     """Run the evaluation table as a job.
 
     Params (all optional): systems (list of names; default every system with tags), retrievers
-    (default ["bm25", "birank"]), tasks (default ["user", "item"]), include_popular (default true), name, and
+    (default ["bm25", "birank"]), tasks (default ["user", "item"]), include_popular (default true), name,
+    dataset (label; default from the database), and
     any :class:`EvalConfig` field (k, n_negatives, seed, ties, bm25_k1, bm25_b, birank_values, weightings).
 
     Returns:
@@ -39,6 +40,7 @@ def evaluate_job(ctx: JobContext, params: dict) -> dict:
     config = config_from_params(params)
     with ctx.session() as s:
         inputs = load_inputs(s, params.get("systems"))
+    inputs.dataset = params.get("dataset") or inputs.dataset
     done = ctx.unit_payloads()
     ctx.log(f"evaluating {', '.join(inputs.systems) or 'no system'}; {len(done)} cells done earlier")
     last = {"t": 0.0}
@@ -58,7 +60,7 @@ def evaluate_job(ctx: JobContext, params: dict) -> dict:
     table = evaluate_table(
         inputs.systems, inputs.sequences, params.get("retrievers") or ("bm25", "birank"),
         params.get("tasks") or TASKS, config, bool(params.get("include_popular", True)), inputs.dataset,
-        done=done, on_cell=on_cell, progress=progress,
+        item_ids=inputs.item_ids, done=done, on_cell=on_cell, progress=progress,
     )
     stats = {name: tag_stats(tm).as_dict() for name, tm in inputs.systems.items()}
     with ctx.session() as s:

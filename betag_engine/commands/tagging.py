@@ -1,5 +1,132 @@
-"""Command group 'tagging' (being written)."""
+"""Commands: generate (base | taggpt | betag | confidence), finetune, pipeline. Each runs a resumable job:
+rerunning the same command continues where it stopped."""
+
+from __future__ import annotations
+
+import json
+
+GENERATE_KINDS = {"base": "base-tags", "taggpt": "taggpt", "betag": "betag", "confidence": "confidence"}
+
+
+def _selection(p) -> None:
+    p.add_argument("--items", type=lambda s: [int(x) for x in s.split(",") if x], help="Comma-separated item ids.")
+    p.add_argument("--limit", type=int, help="Only the N most popular items.")
+    p.add_argument("--model", help="Model spec (default BETAG_LLM_MODEL).")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=JSON",
+                   help="Any job param, e.g. --param temperature=1.0 --param 'sweep=[1,2,4]'.")
 
 
 def register(sub) -> None:
-    return None
+    p = sub.add_parser("generate", help="Generate tags with one method (a resumable job).")
+    p.add_argument("method", choices=sorted(GENERATE_KINDS))
+    p.add_argument("--system", help="Tagging system to write (default: base, taggpt, betag; confidence: required).")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--samples", type=int, help="TagGPT: samples per item.")
+    p.add_argument("--m", type=int, help="BETag: beams per item.")
+    p.add_argument("--adapter", help="BETag: adapter name ('none' = base model, the no-finetuning ablation).")
+    p.add_argument("--sweep", type=lambda s: [int(x) for x in s.split(",") if x], help="BETag: e.g. 1,2,4.")
+    p.add_argument("--diverse-beams", action="store_true", help="BETag: diverse beam search instead of sampling.")
+    p.add_argument("--domain", choices=["movies", "products"], help="Prompt preset.")
+    _selection(p)
+    p.set_defaults(func=_generate)
+    p = sub.add_parser("finetune", help="LoRA-finetune on behaviour sequences of base tags (BETag §3.3).")
+    p.add_argument("--adapter", default="betag")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--users", type=int)
+    p.add_argument("--rank", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--window", type=int)
+    p.add_argument("--batch-size", type=int)
+    _selection(p)
+    p.set_defaults(func=_finetune)
+    p = sub.add_parser("pipeline", help="Base -> TagGPT -> finetune -> BETag (+ablations) -> evaluation -> report.")
+    p.add_argument("--dataset", default="ml-100k", choices=["ml-100k", "ml-1m"])
+    p.add_argument("--profile", default="quick", choices=["quick", "full"])
+    p.add_argument("--override", action="append", default=[], metavar="STAGE.KEY=JSON",
+                   help="Change one stage param, e.g. --override betag.m=10 --override finetune.epochs=2.")
+    p.add_argument("--report-name")
+    p.set_defaults(func=_pipeline)
+
+
+def _extra(args) -> dict:
+    out = {}
+    for kv in args.param:
+        key, _, value = kv.partition("=")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def _common(args) -> dict:
+    params = {"item_ids": args.items, "limit": args.limit, "model": args.model}
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def _run(kind: str, params: dict) -> int:
+    from betag_engine.jobs.registry import handler_for
+    from betag_engine.jobs.runner import run_job
+    from db.migrate import upgrade_head
+
+    upgrade_head()
+    fn = handler_for(kind)
+    result = run_job(kind, params, lambda ctx: fn(ctx, params))
+    result.pop("loss_curve", None)
+    print(json.dumps(result, indent=1, default=str))
+    return 0
+
+
+def _generate(args) -> int:
+    params = _common(args)
+    if args.domain:
+        params["prompt"] = {"domain": args.domain}
+    for key in ("system", "batch_size", "samples", "m", "sweep"):
+        value = getattr(args, key)
+        if value is not None:
+            params[key] = value
+    if args.method == "betag" and args.adapter is not None:
+        params["adapter"] = None if args.adapter == "none" else args.adapter
+    if args.diverse_beams:
+        params["diverse_beams"] = True
+    if args.method == "confidence" and not params.get("system"):
+        raise ValueError("generate confidence needs --system (the tagging system to score)")
+    params.update(_extra(args))
+    return _run(GENERATE_KINDS[args.method], params)
+
+
+def _finetune(args) -> int:
+    params = {**_common(args), "adapter": args.adapter}
+    for key in ("epochs", "users", "rank", "lr", "window", "batch_size"):
+        value = getattr(args, key)
+        if value is not None:
+            params[key] = value
+    params.update(_extra(args))
+    return _run("finetune", params)
+
+
+def _pipeline(args) -> int:
+    overrides: dict[str, dict] = {}
+    for kv in args.override:
+        key, _, value = kv.partition("=")
+        stage, _, name = key.partition(".")
+        if not name:
+            raise ValueError(f"--override must look like STAGE.KEY=JSON, got {kv!r}")
+        try:
+            overrides.setdefault(stage, {})[name] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides.setdefault(stage, {})[name] = value
+    params = {"dataset": args.dataset, "profile": args.profile}
+    if overrides:
+        params["overrides"] = overrides
+    if args.report_name:
+        params["report_name"] = args.report_name
+    rc = _run("pipeline", params)
+    from pathlib import Path
+
+    from betag_engine.settings import get_settings
+
+    md = Path(get_settings().reports_dir) / f"{args.report_name or f'pipeline-{args.dataset}-{args.profile}'}.md"
+    if md.is_file():
+        print(md.read_text())
+    return rc

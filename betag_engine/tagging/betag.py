@@ -1,0 +1,117 @@
+"""BETag tag generation (§3.4) -> system ``betag`` (and ablation / beam-sweep systems).
+
+For each item the prompt is the static instruction, the item's base tags as line 1, and an open line 2; ``m``
+completions are sampled (each cut at the newline), parsed, and counted over beams (eqs. 4-5: union of the
+beams' tags, count = number of beams containing the tag). Items are batched, and each item's ``m`` samples
+share one prefilled prompt in the backend.
+
+Job params (all optional):
+    system ("betag"); adapter: adapter name (model_cache_dir/adapters/<name>) or null = no finetuning
+    (ablation ``betag-noft``); m (10) beams; sweep: list of beam counts, each also written as system
+    ``<sweep_prefix>{m}`` from the first m beams of the same sampling run (samples are i.i.d., so the
+    first m are a sample of size m); sweep_prefix ("betag-m"); temperature (0.8); top_k (0); top_p (1.0);
+    diverse_beams (false; needs a backend that supports it); max_new_tokens (40); repetition_penalty (1.0);
+    base_system ("base"); max_tags_per_item (8); max_tags (12); item_ids | limit; batch_size (4 items per
+    call); model; prompt (PromptConfig dict; default: the adapter's training prompt); seed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from betag_engine.catalog.store import ensure_system, item_tags, set_item_tags
+from betag_engine.jobs.runner import JobContext
+from betag_engine.llm.interface import GenerationConfig, LLMBackend
+from betag_engine.tagging.common import aggregate_beams, run_item_batches, select_items
+from betag_engine.tagging.config import PromptConfig
+from betag_engine.tagging.parsing import parse_tags
+
+
+@dataclass
+class BetagParams:
+    system: str = "betag"
+    adapter: str | None = field(default="betag", metadata={"help": "Adapter name; null = base model (no FT)."})
+    m: int = field(default=10, metadata={"help": "Beams (samples) per item."})
+    sweep: list[int] = field(default_factory=list, metadata={"help": "Also write systems for these beam counts."})
+    sweep_prefix: str = "betag-m"
+    temperature: float = 0.8
+    top_k: int = 0
+    top_p: float = 1.0
+    diverse_beams: bool = False
+    max_new_tokens: int = 40
+    repetition_penalty: float = 1.0
+    base_system: str = "base"
+    max_tags_per_item: int = 8
+    max_tags: int = 12
+    item_ids: list[int] | None = None
+    limit: int | None = None
+    batch_size: int = 4
+    model: str | None = None
+    prompt: dict[str, Any] | None = None
+    seed: int | None = 2024
+
+    def __post_init__(self) -> None:
+        if self.m < 1:
+            raise ValueError(f"m must be >= 1, got {self.m}")
+        bad = [s for s in self.sweep if not 1 <= int(s) <= self.m]
+        if bad:
+            raise ValueError(f"sweep values must be between 1 and m={self.m}, got {bad}")
+
+
+def sample_beams(backend: LLMBackend, base_tags: list[list[str]], prompt: PromptConfig, p: BetagParams) -> list:
+    """For each item's base tags, ``p.m`` parsed beams (each a list of tags)."""
+    config = GenerationConfig(max_new_tokens=p.max_new_tokens, temperature=p.temperature, top_k=p.top_k,
+                              top_p=p.top_p, repetition_penalty=p.repetition_penalty, num_samples=p.m,
+                              diverse_beams=p.diverse_beams, seed=p.seed)
+    outputs = backend.generate([prompt.betag_prompt(tags) for tags in base_tags], config)
+    return [[parse_tags(o, max_tags=p.max_tags) for o in outs] for outs in outputs]
+
+
+def _prompt_for(p: BetagParams, adapter_path) -> PromptConfig:
+    if p.prompt is not None:
+        return PromptConfig.from_dict(p.prompt)
+    if adapter_path is not None and (adapter_path / "training.json").is_file():
+        return PromptConfig.from_dict(json.loads((adapter_path / "training.json").read_text())["prompt"])
+    return PromptConfig()
+
+
+def betag_job(ctx: JobContext, params: dict) -> dict:
+    """Job kind "betag" (see the module docstring for params)."""
+    from betag_engine.tagging.finetune import adapter_dir
+    from betag_engine.tagging.llm_access import open_backend
+
+    p = BetagParams(**params)
+    start = time.perf_counter()
+    path = None
+    if p.adapter:
+        path = adapter_dir(p.adapter)
+        if not (path / "adapter_config.json").is_file():
+            raise ValueError(f"adapter {p.adapter!r} not found at {path}; run the finetune job first")
+    prompt = _prompt_for(p, path)
+    backend = open_backend(model=p.model, adapter=path)
+    systems = {p.system: p.m, **{f"{p.sweep_prefix}{m}": int(m) for m in p.sweep}}
+    with ctx.session() as s:
+        base = {i: [t.tag for t in ts][: p.max_tags_per_item] for i, ts in item_tags(s, p.base_system).items()}
+        item_ids = [i for i in select_items(s, params) if base.get(i)]
+        for name, m in systems.items():
+            ensure_system(s, name, "betag", model=backend.description,
+                          params={**params, "m": m, "beams_from_run_of": p.m, "prompt": prompt.to_dict()})
+        s.commit()
+
+    def work(session, batch: list[int]) -> dict[str, dict]:
+        beams = sample_beams(backend, [base[i] for i in batch], prompt, p)
+        handles = {name: ensure_system(session, name, "betag") for name in systems}
+        for item_id, item_beams in zip(batch, beams):
+            for name, m in systems.items():
+                set_item_tags(session, handles[name], item_id, aggregate_beams(item_beams[:m]))
+        return {f"item-{i}": {"beams": b} for i, b in zip(batch, beams)}
+
+    processed = run_item_batches(ctx, item_ids, p.batch_size, work, f"betag {p.system}")
+    seconds = time.perf_counter() - start
+    result = {"systems": systems, "model": backend.description, "items": len(item_ids), "processed": processed,
+              "seconds": round(seconds, 1)}
+    ctx.log(f"betag: {result}")
+    return result

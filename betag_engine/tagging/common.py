@@ -1,0 +1,83 @@
+"""Plumbing shared by the tagging jobs: item selection, batching with checkpoints, beam aggregation."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from betag_engine.catalog.store import all_item_ids, user_sequences
+from betag_engine.jobs.runner import JobContext
+
+
+def popular_item_ids(session: Session, n: int | None = None) -> list[int]:
+    """Item ids by number of interactions (desc, ties by id); the ``n`` most popular when given."""
+    counts: Counter[int] = Counter()
+    for seq in user_sequences(session).values():
+        counts.update(seq)
+    ranked = sorted(counts, key=lambda i: (-counts[i], i))
+    return ranked if n is None else ranked[: int(n)]
+
+
+def select_items(session: Session, params: dict[str, Any]) -> list[int]:
+    """The items a job works on: ``params["item_ids"]`` (explicit list), else the ``params["limit"]`` most
+    popular items, else every catalog item (ascending id)."""
+    ids = params.get("item_ids")
+    if ids:
+        return [int(i) for i in ids]
+    limit = params.get("limit")
+    if limit:
+        return popular_item_ids(session, int(limit))
+    return [int(i) for i in all_item_ids(session)]
+
+
+def batched(seq: Sequence, size: int) -> Iterable[Sequence]:
+    for start in range(0, len(seq), max(1, size)):
+        yield seq[start : start + max(1, size)]
+
+
+def run_item_batches(
+    ctx: JobContext,
+    item_ids: list[int],
+    batch_size: int,
+    work: Callable[[Session, list[int]], dict[str, dict] | None],
+    label: str,
+) -> int:
+    """Call ``work(session, batch)`` for each batch of items not yet checkpointed, then commit the batch's
+    results together with its checkpoints (unit ``item-<id>``). ``work`` may return per-unit payloads.
+
+    Returns:
+        The number of items processed in this run (items finished in earlier runs are skipped).
+    """
+    done = ctx.done_units()
+    todo = [i for i in item_ids if f"item-{i}" not in done]
+    total = len(item_ids)
+    ctx.set_total(total, label)
+    finished = total - len(todo)
+    ctx.progress(finished, f"{label}: {finished}/{total} done before this run")
+    for batch in batched(todo, batch_size):
+        with ctx.session() as s:
+            payloads = work(s, list(batch)) or {}
+            _commit_with_payloads(ctx, s, payloads, [f"item-{i}" for i in batch])
+        finished += len(batch)
+        ctx.progress(finished, f"{label}: {finished}/{total}")
+    return len(todo)
+
+
+def _commit_with_payloads(ctx: JobContext, session: Session, payloads: dict[str, dict], units: list[str]) -> None:
+    """Like ``ctx.commit_units`` but with one payload per unit (TagGPT keeps each item's raw samples there)."""
+    from db.models import JobCheckpoint
+
+    session.add_all(JobCheckpoint(job_key=ctx.key, unit=u, payload=dict(payloads.get(u, {}))) for u in units)
+    session.commit()
+
+
+def aggregate_beams(beams: Iterable[Iterable[str]]) -> dict[str, int]:
+    """BETag eqs. 4-5: the item's tag set is the union of the beams' tag sets; each tag's count is the number
+    of beams that contain it (a tag repeated within one beam counts once)."""
+    counts: Counter[str] = Counter()
+    for beam in beams:
+        counts.update(set(beam))
+    return dict(counts)

@@ -1,0 +1,67 @@
+"""Tag confidence (LLM4Tag §3.4): P(Yes) / (P(Yes) + P(No)) under a judging prompt, for every (item, tag) of
+one system, stored with ``set_confidences``.
+
+Job params: system (required); model; item_ids | limit; batch_size (8 items per commit); prompt (PromptConfig
+dict: judge_template, yes, no).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from betag_engine.catalog.store import get_system, item_tags, item_texts, set_confidences
+from betag_engine.jobs.runner import JobContext
+from betag_engine.llm.interface import LLMBackend
+from betag_engine.tagging.common import run_item_batches, select_items
+from betag_engine.tagging.config import PromptConfig
+
+
+def yes_probability(log_yes: float, log_no: float) -> float:
+    """P(Yes)/(P(Yes)+P(No)) from the two answers' log-probabilities (a logistic of their difference)."""
+    diff = log_yes - log_no
+    if diff >= 0:
+        return 1.0 / (1.0 + math.exp(-diff))
+    e = math.exp(diff)
+    return e / (1.0 + e)
+
+
+def tag_confidences(backend: LLMBackend, pairs: list[tuple[str, str]], prompt: PromptConfig) -> list[float]:
+    """Confidence of each (item text, tag) pair."""
+    if not pairs:
+        return []
+    prompts = [prompt.judge_prompt(text, tag) for text, tag in pairs]
+    scores = backend.score(prompts + prompts, [prompt.yes] * len(prompts) + [prompt.no] * len(prompts))
+    n = len(prompts)
+    return [yes_probability(scores[k], scores[n + k]) for k in range(n)]
+
+
+def confidence_job(ctx: JobContext, params: dict) -> dict:
+    """Job kind "confidence"."""
+    from betag_engine.tagging.llm_access import open_backend
+
+    if not params.get("system"):
+        raise ValueError("confidence job needs params['system'] (the tagging system to score)")
+    name = params["system"]
+    prompt = PromptConfig.from_dict(params.get("prompt"))
+    start = time.perf_counter()
+    backend = open_backend(model=params.get("model"))
+    with ctx.session() as s:
+        get_system(s, name)
+        tags = item_tags(s, name)
+        item_ids = [i for i in select_items(s, params) if tags.get(i)]
+    scored = 0
+
+    def work(session, batch: list[int]) -> None:
+        nonlocal scored
+        texts = item_texts(session, batch)
+        pairs = [(i, t.tag) for i in batch for t in tags[i]]
+        conf = tag_confidences(backend, [(texts.get(i, ""), t) for i, t in pairs], prompt)
+        system = get_system(session, name)
+        for item_id in batch:
+            set_confidences(session, system, item_id, {t: c for (i, t), c in zip(pairs, conf) if i == item_id})
+        scored += len(pairs)
+
+    processed = run_item_batches(ctx, item_ids, int(params.get("batch_size", 8)), work, f"confidence {name}")
+    return {"system": name, "model": backend.description, "items": len(item_ids), "processed": processed,
+            "pairs_scored": scored, "seconds": round(time.perf_counter() - start, 1)}

@@ -1,0 +1,188 @@
+"""LoRA finetuning on behaviour sequences (BETag §3.3).
+
+Examples come from the training split only (validation/test items never appear). Each epoch re-crops one random
+window of at most ``window`` consecutive items per sampled user; the text is the static instruction followed by
+one line of comma-separated base tags per item, and the loss covers only the tag lines. After every epoch the
+adapter, its LoRA config, ``training.json`` (params, data hash, loss curve) and the optimizer state are saved
+under ``Settings.model_cache_dir/adapters/<adapter>``; a rerun resumes after the last finished epoch.
+
+Job params (all optional):
+    adapter ("betag"): adapter name; model (spec; default Settings.llm_model); base_system ("base");
+    item_ids | limit: restrict sequences to these items (quick profile); users: sample this many users;
+    window (15); epochs (1); batch_size (4); lr (1e-4, paper); rank (8; paper 64); alpha (16);
+    dropout (0.05); target_modules (["q_proj", "v_proj"]); max_tags_per_item (8); max_tokens (320);
+    seed (2024); prompt (PromptConfig dict).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from betag_engine.catalog.store import item_tags, user_sequences
+from betag_engine.jobs.runner import JobContext
+from betag_engine.tagging.common import select_items
+from betag_engine.tagging.config import PromptConfig
+from betag_engine.tagging.sequences import Example, build_examples, data_hash, training_sequences
+
+
+@dataclass
+class FinetuneParams:
+    adapter: str = field(default="betag", metadata={"help": "Adapter folder name under model_cache_dir/adapters."})
+    model: str | None = None
+    base_system: str = "base"
+    item_ids: list[int] | None = None
+    limit: int | None = None
+    users: int | None = field(default=None, metadata={"help": "Sample this many users (None = all)."})
+    window: int = field(default=15, metadata={"help": "Max consecutive items per example (paper: 15)."})
+    epochs: int = 1
+    batch_size: int = 4
+    lr: float = field(default=1e-4, metadata={"help": "AdamW learning rate (paper: 1e-4)."})
+    rank: int = field(default=8, metadata={"help": "LoRA rank (paper: 64)."})
+    alpha: int = 16
+    dropout: float = 0.05
+    target_modules: list[str] = field(default_factory=lambda: ["q_proj", "v_proj"])
+    max_tags_per_item: int = 8
+    max_tokens: int = 320
+    seed: int = 2024
+    prompt: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("window", "epochs", "batch_size", "rank", "max_tags_per_item", "max_tokens"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+        if not self.adapter or "/" in self.adapter or self.adapter.startswith("."):
+            raise ValueError(f"adapter must be a plain folder name, got {self.adapter!r}")
+
+
+def adapter_dir(name: str, cache_dir: Path | None = None) -> Path:
+    """Where adapter ``name`` lives: ``Settings.model_cache_dir/adapters/<name>``."""
+    if cache_dir is None:
+        from betag_engine.settings import get_settings
+
+        cache_dir = get_settings().model_cache_dir
+    return Path(cache_dir) / "adapters" / name
+
+
+def load_training_data(session, p: FinetuneParams) -> tuple[dict[int, list[int]], dict[int, list[str]]]:
+    """(training sequences restricted to the selected items and sampled users, base tags per item)."""
+    keep = set(select_items(session, {"item_ids": p.item_ids, "limit": p.limit}))
+    tags = {i: [t.tag for t in ts][: p.max_tags_per_item] for i, ts in item_tags(session, p.base_system).items()}
+    train = training_sequences(user_sequences(session), keep)
+    train = {u: [i for i in seq if tags.get(i)] for u, seq in train.items()}
+    train = {u: seq for u, seq in train.items() if len(seq) >= 2}
+    if p.users and len(train) > p.users:
+        chosen = random.Random(p.seed).sample(sorted(train), p.users)
+        train = {u: train[u] for u in sorted(chosen)}
+    return train, tags
+
+
+def encode_batch(tokenizer, examples: list[Example], max_tokens: int):
+    """Right-padded tensors; labels are -100 on the instruction and padding (loss only on the tag lines)."""
+    import torch
+
+    rows, labels = [], []
+    for ex in examples:
+        prefix = tokenizer(ex.prefix, add_special_tokens=True)["input_ids"]
+        body = tokenizer(ex.body, add_special_tokens=False)["input_ids"]
+        ids = (prefix + body)[:max_tokens]
+        rows.append(ids)
+        labels.append(([-100] * len(prefix) + body)[:max_tokens])
+    width = max(len(r) for r in rows)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    input_ids = torch.full((len(rows), width), pad, dtype=torch.long)
+    label_t = torch.full((len(rows), width), -100, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for r, (ids, lab) in enumerate(zip(rows, labels)):
+        input_ids[r, : len(ids)] = torch.tensor(ids)
+        label_t[r, : len(lab)] = torch.tensor(lab)
+        mask[r, : len(ids)] = 1
+    return input_ids, mask, label_t
+
+
+def finetune_job(ctx: JobContext, params: dict) -> dict:
+    """Job kind "finetune": train (or resume) the LoRA adapter; checkpoint unit = ``epoch-<n>``."""
+    import torch
+
+    from betag_engine.tagging.llm_access import load_for_training
+
+    p = FinetuneParams(**params)
+    prompt = PromptConfig.from_dict(p.prompt)
+    start = time.perf_counter()
+    with ctx.session() as s:
+        train, tags = load_training_data(s, p)
+    if not train:
+        raise ValueError(f"no training sequences: system {p.base_system!r} tags too few items of the selection")
+    digest = data_hash(train, tags, {"instruction": prompt.instruction, "window": p.window, "seed": p.seed})
+    out_dir = adapter_dir(p.adapter)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    state = _read_state(out_dir, digest)
+    done_epochs = min(int(state["epochs_done"]), p.epochs)
+    losses: list[dict] = list(state["losses"]) if done_epochs else []
+    steps_per_epoch = -(-len(train) // p.batch_size)
+    ctx.set_total(p.epochs * steps_per_epoch, f"finetune {p.adapter}")
+    if done_epochs >= p.epochs:
+        return _result(p, out_dir, state.get("model", p.model or ""), train, digest, losses, start)
+    loaded, model = load_for_training(p, out_dir if done_epochs else None)
+    tokenizer = loaded.tokenizer
+    optimizer = torch.optim.AdamW([q for q in model.parameters() if q.requires_grad], lr=p.lr)
+    if done_epochs and (out_dir / "optimizer.pt").is_file():
+        optimizer.load_state_dict(torch.load(out_dir / "optimizer.pt"))
+    model.train()
+    for epoch in range(done_epochs + 1, p.epochs + 1):
+        rng = random.Random(p.seed * 1000 + epoch)  # fresh windows every epoch, reproducible on resume
+        examples = build_examples(train, tags, prompt.instruction, p.window, rng)
+        rng.shuffle(examples)
+        epoch_losses = []
+        for step, first in enumerate(range(0, len(examples), p.batch_size)):
+            input_ids, mask, labels = encode_batch(tokenizer, examples[first : first + p.batch_size], p.max_tokens)
+            dev = loaded.device
+            loss = model(input_ids=input_ids.to(dev), attention_mask=mask.to(dev), labels=labels.to(dev)).loss
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            epoch_losses.append(float(loss.detach()))
+            losses.append({"epoch": epoch, "step": step + 1, "loss": round(epoch_losses[-1], 4)})
+            ctx.progress((epoch - 1) * steps_per_epoch + step + 1, f"epoch {epoch} loss {epoch_losses[-1]:.3f}")
+        mean = sum(epoch_losses) / max(1, len(epoch_losses))
+        _save_epoch(out_dir, model, optimizer, p, prompt, digest, epoch, losses, len(examples), loaded.name)
+        with ctx.session() as s:
+            ctx.commit_units(s, [f"epoch-{epoch}"], {"mean_loss": mean, "examples": len(examples)})
+        ctx.log(f"epoch {epoch}: mean loss {mean:.4f} over {len(examples)} examples")
+    return _result(p, out_dir, loaded.name, train, digest, losses, start)
+
+
+def _result(p, out_dir, model_name, train, digest, losses, start) -> dict:
+    return {"adapter": p.adapter, "adapter_dir": str(out_dir), "model": model_name, "users": len(train),
+            "epochs": p.epochs, "data_hash": digest, "loss_curve": losses,
+            "first_loss": losses[0]["loss"] if losses else None, "last_loss": losses[-1]["loss"] if losses else None,
+            "seconds": round(time.perf_counter() - start, 1)}
+
+
+def _read_state(out_dir: Path, digest: str) -> dict:
+    """Epochs already saved for the same training data (a different data hash starts over)."""
+    path = out_dir / "training.json"
+    if path.is_file():
+        state = json.loads(path.read_text())
+        if state.get("data_hash") == digest:
+            return state
+    return {"epochs_done": 0, "losses": []}
+
+
+def _save_epoch(out_dir, model, optimizer, p, prompt, digest, epoch, losses, n_examples, model_name) -> None:
+    import torch
+
+    model.save_pretrained(out_dir)  # adapter_model.safetensors + adapter_config.json
+    torch.save(optimizer.state_dict(), out_dir / "optimizer.pt")
+    state = {"params": asdict(p), "model": model_name, "prompt": prompt.to_dict(), "data_hash": digest, "epochs_done": epoch,
+             "examples_per_epoch": n_examples, "losses": losses}
+    tmp = out_dir / "training.json.tmp"
+    tmp.write_text(json.dumps(state, indent=1))
+    tmp.replace(out_dir / "training.json")
+    (out_dir / "loss_curve.json").write_text(json.dumps(losses))

@@ -1,0 +1,68 @@
+"""The tagging jobs' only door to models: backends for generation/scoring and a trainable LoRA model.
+
+Model loading itself (GGUF conversion, caching, devices) belongs to ``betag_engine.llm``; this module only picks
+settings and applies the job's overrides.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from betag_engine.llm.interface import LLMBackend
+from betag_engine.settings import Settings, get_settings
+
+DEFAULT_LLM_BATCH = 16  # rows (prompts x samples) decoded together
+DEFAULT_VOCAB_RESTRICTION = "ascii"  # Gemma's 262k-token head is the CPU bottleneck; tags are ASCII
+
+
+def _settings(model: str | None) -> Settings:
+    return get_settings().with_overrides(llm_model=model or None)
+
+
+def open_backend(
+    model: str | None = None,
+    adapter: str | Path | None = None,
+    batch_size: int = DEFAULT_LLM_BATCH,
+    vocab_restriction: str = DEFAULT_VOCAB_RESTRICTION,
+) -> LLMBackend:
+    """A backend for ``model`` (default ``Settings.llm_model``), with a LoRA adapter directory applied if given."""
+    settings = _settings(model)
+    if settings.llm_backend == "transformers":
+        from betag_engine.llm.transformers_backend import TransformersBackend
+
+        return TransformersBackend.from_settings(
+            settings, adapter_path=adapter, batch_size=batch_size, vocab_restriction=vocab_restriction
+        )
+    if adapter is not None:
+        raise ValueError(f"LoRA adapters need llm_backend 'transformers', got {settings.llm_backend!r}")
+    from betag_engine.llm import get_backend
+
+    return get_backend(settings)
+
+
+def load_for_training(p, resume_dir: Path | None):
+    """A private fp32 copy of the model wrapped by peft for LoRA training (resumed from ``resume_dir``).
+
+    Args:
+        p: ``FinetuneParams`` (model, rank, alpha, dropout, target_modules).
+        resume_dir: an adapter saved by an earlier epoch, or None to start a fresh adapter.
+
+    Returns:
+        (LoadedModel, peft model in train mode).
+    """
+    from peft import LoraConfig, PeftModel, get_peft_model
+
+    from betag_engine.llm.models import load_model, load_private_copy
+
+    settings = _settings(p.model)
+    shared = load_model(settings.llm_model, cache_dir=settings.model_cache_dir, device=settings.llm_device,
+                        quantization=settings.llm_quantization, threads=settings.torch_threads)
+    loaded = load_private_copy(shared)
+    if resume_dir is not None:
+        model = PeftModel.from_pretrained(loaded.model, str(resume_dir), is_trainable=True)
+    else:
+        config = LoraConfig(r=p.rank, lora_alpha=p.alpha, lora_dropout=p.dropout,
+                            target_modules=list(p.target_modules), task_type="CAUSAL_LM")
+        model = get_peft_model(loaded.model, config)
+    model.train()
+    return loaded, model

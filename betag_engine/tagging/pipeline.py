@@ -1,0 +1,108 @@
+"""The whole experiment as one resumable job: import -> base -> TagGPT -> finetune -> BETag (+ ablations and
+beam sweep) -> evaluation -> report (markdown + JSON under ``Settings.reports_dir`` and a Report row).
+
+Job params: dataset ("ml-100k"), profile ("quick" | "full"), overrides ({stage: {param: value}}, stages base,
+taggpt, finetune, betag, noft), report_name. Each stage runs as its own job (its own checkpoints, so a rerun
+skips finished items/epochs); the pipeline checkpoints finished stages (unit ``stage-<name>``) with their result
+and run time.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timezone
+
+import numpy as np
+
+from betag_engine.jobs.runner import JobContext, run_job
+from betag_engine.tagging.profiles import PROFILES, stage_plan
+from betag_engine.tagging.report import build_report, write_report
+
+TABLE2_SYSTEMS = ("native", "base", "taggpt", "betag")
+ABLATION_SYSTEMS = ("betag", "betag-noft", "betag-m1")
+
+
+def _ensure_dataset(ctx: JobContext, dataset: str) -> None:
+    from sqlalchemy import func, select
+
+    from betag_engine.catalog.movielens import import_builtin
+    from db.models import Item
+
+    with ctx.session() as s:
+        if not s.scalar(select(func.count(Item.id))):
+            ctx.log(f"importing {dataset}")
+            import_builtin(s, dataset)
+
+
+def _run_stage(ctx: JobContext, kind: str, params: dict) -> dict:
+    from betag_engine.jobs.registry import handler_for
+
+    fn = handler_for(kind)
+    return run_job(kind, params, lambda c: fn(c, params), name=f"pipeline:{params.get('system', kind)}",
+                   url=ctx.url, progress_bar=ctx._progress_bar)
+
+
+def pipeline_job(ctx: JobContext, params: dict) -> dict:
+    """Job kind "pipeline"."""
+    dataset = params.get("dataset", "ml-100k")
+    profile = params.get("profile", "quick")
+    plan = stage_plan(profile, params.get("overrides"))
+    _ensure_dataset(ctx, dataset)
+    payloads = ctx.unit_payloads()
+    ctx.set_total(len(plan) + 1, f"pipeline {profile}")
+    stages: dict[str, dict] = {}
+    for n, (name, kind, stage_params) in enumerate(plan):
+        unit = f"stage-{name}"
+        if unit in payloads:
+            stages[name] = payloads[unit]
+            continue
+        ctx.progress(n, f"stage {name}")
+        start = time.perf_counter()
+        result = _run_stage(ctx, kind, stage_params)
+        stages[name] = {"kind": kind, "params": stage_params, "result": json.loads(json.dumps(result, default=str)),
+                        "seconds": round(time.perf_counter() - start, 1)}
+        with ctx.session() as s:
+            ctx.commit_units(s, [unit], stages[name])
+    ctx.progress(len(plan), "evaluation")
+    start = time.perf_counter()
+    table, stats, pool = _evaluate(ctx, profile, plan)
+    eval_seconds = round(time.perf_counter() - start, 1)
+    report = build_report(dataset, profile, PROFILES[profile]["description"], plan, stages, table, stats,
+                          eval_seconds, n_pool=len(pool))
+    name = params.get("report_name") or f"pipeline-{dataset}-{profile}"
+    paths = write_report(report, name)
+    with ctx.session() as s:
+        from db.models import Report
+
+        row = Report(kind="pipeline", name=name, dataset=dataset, payload=report)
+        s.add(row)
+        s.commit()
+        report_id = row.id
+    ctx.progress(len(plan) + 1, "done")
+    return {"report_id": report_id, **{k: str(v) for k, v in paths.items()},
+            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def _evaluate(ctx: JobContext, profile: str, plan):
+    from betag_engine.catalog.store import all_item_ids, list_system_names, tag_matrix, user_sequences
+    from betag_engine.evaluation.stats import tag_stats
+    from betag_engine.evaluation.table import evaluate_table
+    from betag_engine.tagging.common import select_items
+
+    limit = PROFILES[profile]["limit"]
+    with ctx.session() as s:
+        pool = np.array(sorted(select_items(s, {"limit": limit})), dtype=np.int64) if limit else all_item_ids(s)
+        sweep = plan[3][2].get("sweep", [])
+        wanted = list(dict.fromkeys([*TABLE2_SYSTEMS, *ABLATION_SYSTEMS, *(f"betag-m{m}" for m in sweep)]))
+        known = set(list_system_names(s))
+        systems = {n: tag_matrix(s, n, item_ids=pool) for n in wanted if n in known}
+        sequences = user_sequences(s)
+
+    def progress(done: int, total: int, msg: str) -> None:
+        if done % 10 == 0 or done == total:
+            ctx.log(f"evaluation {done}/{total} {msg}")
+
+    table = evaluate_table(systems, sequences, item_ids=pool, progress=progress, dataset=profile)
+    stats = {n: tag_stats(tm).as_dict(top=10) for n, tm in systems.items()}
+    return table, stats, pool

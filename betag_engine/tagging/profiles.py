@@ -1,0 +1,58 @@
+"""Pipeline profiles: the stage parameters of ``quick`` (a subset that fits 30 minutes on a 2-core CPU) and
+``full`` (every item and user). Each stage's params are exactly those of its job kind."""
+
+from __future__ import annotations
+
+import copy
+
+QUICK_ITEMS = 100
+QUICK_M = 6
+
+PROFILES: dict[str, dict] = {
+    "quick": {
+        "description": f"the {QUICK_ITEMS} most-interacted items of the catalog and every user's interactions on "
+        "them (sequences restricted to those items, then split leave-one-last; candidates = those items, so "
+        f"{QUICK_ITEMS - 1} negatives per case); LoRA r=8 on q/v, 1 epoch over 150 sampled users, m={QUICK_M}",
+        "limit": QUICK_ITEMS,
+        "base": {"batch_size": 8, "max_new_tokens": 40},
+        "taggpt": {"batch_size": 4, "samples": 3, "max_new_tokens": 40, "min_count": 3, "fusion_threshold": 0.95,
+                   "seed": 2024},
+        "finetune": {"adapter": "betag-quick", "users": 150, "window": 15, "epochs": 1, "batch_size": 4,
+                     "lr": 3e-4, "rank": 8, "alpha": 16, "max_tags_per_item": 6, "max_tokens": 256},
+        "betag": {"m": QUICK_M, "sweep": [1, 2, 4], "max_new_tokens": 32, "batch_size": 4, "max_tags_per_item": 6},
+        "noft": {"m": QUICK_M, "max_new_tokens": 32, "batch_size": 4, "max_tags_per_item": 6},
+    },
+    "full": {
+        "description": "all items and users; LoRA r=64 on all attention/MLP projections (paper), lr 1e-4, "
+        "3 epochs, m=10",
+        "limit": None,
+        "base": {"batch_size": 8, "max_new_tokens": 48},
+        "taggpt": {"batch_size": 4, "samples": 5, "max_new_tokens": 48, "min_count": 3, "fusion_threshold": 0.95,
+                   "seed": 2024},
+        "finetune": {"adapter": "betag-full", "window": 15, "epochs": 3, "batch_size": 4, "lr": 1e-4, "rank": 64,
+                     "alpha": 128, "max_tags_per_item": 8, "max_tokens": 320,
+                     "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]},
+        "betag": {"m": 10, "sweep": [1, 2, 4, 6, 8], "max_new_tokens": 40, "batch_size": 4, "max_tags_per_item": 8},
+        "noft": {"m": 10, "max_new_tokens": 40, "batch_size": 4, "max_tags_per_item": 8},
+    },
+}
+
+
+def stage_plan(profile: str, overrides: dict | None = None) -> list[tuple[str, str, dict]]:
+    """(stage name, job kind, job params) in order, for ``profile`` with per-stage ``overrides`` merged in."""
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
+    prof = copy.deepcopy(PROFILES[profile])
+    for stage, extra in (overrides or {}).items():
+        if stage not in ("base", "taggpt", "finetune", "betag", "noft"):
+            raise ValueError(f"override stage must be one of base, taggpt, finetune, betag, noft, got {stage!r}")
+        prof[stage].update(extra)
+    sel = {"limit": prof["limit"]} if prof["limit"] else {}
+    adapter = prof["finetune"]["adapter"]
+    return [
+        ("base", "base-tags", {"system": "base", **sel, **prof["base"]}),
+        ("taggpt", "taggpt", {"system": "taggpt", **sel, **prof["taggpt"]}),
+        ("finetune", "finetune", {"base_system": "base", **sel, **prof["finetune"]}),
+        ("betag", "betag", {"system": "betag", "adapter": adapter, **sel, **prof["betag"]}),
+        ("betag-noft", "betag", {"system": "betag-noft", "adapter": None, **sel, **prof["noft"]}),
+    ]

@@ -1,0 +1,77 @@
+"""Behaviour sequences as BETag finetuning texts (§3.3, Figure 2), from the training split only."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from betag_engine.tagging.config import tag_line
+
+
+def training_sequences(
+    sequences: Mapping[int, Sequence[int]], item_ids: Iterable[int] | None = None
+) -> dict[int, list[int]]:
+    """Each user's training part under the evaluation's leave-one-last split (validation and test removed).
+
+    With ``item_ids`` the sequences are first restricted to that pool, exactly as the evaluation does for a
+    subset, and split afterwards: splitting first would let a subset's held-out items into training windows.
+    """
+    from betag_engine.evaluation.split import leave_one_last, restrict_sequences
+
+    seqs = dict(sequences) if item_ids is None else restrict_sequences(sequences, item_ids)
+    return {u: list(seq) for u, seq in leave_one_last(seqs).train.items()}
+
+
+def crop_window(sequence: Sequence, max_len: int, rng: random.Random) -> list:
+    """A random run of ``min(len(sequence), max_len)`` consecutive elements (uniform start)."""
+    if max_len < 1:
+        raise ValueError(f"window must be >= 1, got {max_len}")
+    n = min(len(sequence), max_len)
+    start = rng.randint(0, len(sequence) - n)
+    return list(sequence[start : start + n])
+
+
+@dataclass(frozen=True)
+class Example:
+    """One finetuning text: the static instruction (no loss) and one tag line per item (loss)."""
+
+    user_id: int
+    item_ids: tuple[int, ...]
+    prefix: str
+    body: str
+
+
+def build_examples(
+    train: Mapping[int, Sequence[int]],
+    tags: Mapping[int, list[str]],
+    instruction: str,
+    window: int,
+    rng: random.Random,
+    min_items: int = 2,
+) -> list[Example]:
+    """Crop one window per user (re-drawn every epoch by passing a fresh ``rng``) and write it as text.
+
+    Items without tags are dropped from the sequence first; users with fewer than ``min_items`` tagged
+    items are skipped.
+    """
+    out = []
+    for user_id in sorted(train):
+        seq = [i for i in train[user_id] if tags.get(i)]
+        if len(seq) < min_items:
+            continue
+        items = crop_window(seq, window, rng)
+        body = "".join(tag_line(tags[i]) + "\n" for i in items)
+        out.append(Example(user_id, tuple(items), instruction + "\n", body))
+    return out
+
+
+def data_hash(train: Mapping[int, Sequence[int]], tags: Mapping[int, list[str]], extra: Mapping) -> str:
+    """A hash of everything the training texts depend on (sequences, tags, instruction, window, seed)."""
+    h = hashlib.sha256()
+    h.update(json.dumps(extra, sort_keys=True, default=str).encode())
+    for user_id in sorted(train):
+        h.update(json.dumps([user_id, [[i, tags.get(i, [])] for i in train[user_id]]]).encode())
+    return h.hexdigest()[:16]

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from betag_engine.catalog.store import TagScore, item_tags
 from betag_engine.errors import NotFoundError
-from db.models import Interaction, Item, ItemTag, Job, ReviewDecision, TaggingSystem, User
+from db.models import Interaction, Item, ItemTag, Job, Report, ReviewDecision, TaggingSystem, User
 
 NATIVE_SYSTEM = "native"
 # Preferred left-to-right order of systems on the compare page; other systems follow by creation order.
@@ -104,13 +104,21 @@ def review_progress(session: Session) -> ReviewProgress:
 
 
 def recent_jobs(session: Session, limit: int = 10) -> list[dict[str, Any]]:
-    """The newest jobs, newest first, as plain rows (id, kind, name, status, progress, message, times)."""
+    """The newest jobs, newest first, as plain rows (id, kind, status, progress, message, times, log tail, error)."""
     jobs = session.scalars(select(Job).order_by(Job.id.desc()).limit(limit))
     return [
         {"id": j.id, "kind": j.kind, "name": j.name, "status": j.status, "done": j.progress_done,
-         "total": j.progress_total, "message": j.message, "created": j.created_at, "finished": j.finished_at}
+         "total": j.progress_total, "message": j.message, "created": j.created_at, "finished": j.finished_at,
+         "log": j.log, "error": j.error, "cancel_requested": j.cancel_requested}
         for j in jobs
     ]
+
+
+def reports(session: Session, kinds: tuple[str, ...] = ("evaluation", "pipeline"), limit: int = 20) -> list[dict]:
+    """Stored reports, newest first: id, kind, name, dataset, created and the JSON payload."""
+    rows = session.scalars(select(Report).where(Report.kind.in_(kinds)).order_by(Report.id.desc()).limit(limit))
+    return [{"id": r.id, "kind": r.kind, "name": r.name, "dataset": r.dataset, "created": r.created_at,
+             "payload": r.payload or {}} for r in rows]
 
 
 def system_names(session: Session) -> list[str]:
@@ -235,6 +243,15 @@ def co_consumed(session: Session, item_id: int, k: int = 10) -> list[CoItem]:
     info = {i: (e, t) for i, e, t in session.execute(
         select(Item.id, Item.external_id, Item.title).where(Item.id.in_([i for i, _ in top])))}
     return [CoItem(i, info[i][0], info[i][1], n) for i, n in top]
+
+
+def user_history(session: Session, external_user_id: str) -> list[int]:
+    """A user's item ids, oldest first (a user-based retrieval query)."""
+    user = session.scalar(select(User.id).where(User.external_id == external_user_id))
+    if user is None:
+        raise NotFoundError(f"user {external_user_id!r} does not exist")
+    return list(session.scalars(select(Interaction.item_id).where(Interaction.user_id == user)
+                                .order_by(Interaction.timestamp, Interaction.position, Interaction.id)))
 
 
 def prev_next(ids: list[int], current: int) -> tuple[int | None, int | None]:

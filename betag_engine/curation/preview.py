@@ -1,0 +1,95 @@
+"""What-if preview: rankings before and after replacing one item's tags with an unsaved draft, and saving a draft.
+
+The retrieval itself is :func:`betag_engine.retrieval.rank` over the stored tag matrix and over
+:func:`betag_engine.retrieval.with_item_tags` (the same matrix with the draft row); nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from betag_engine.catalog.normalize import normalize_tags
+from betag_engine.catalog.store import TagMatrix
+from betag_engine.curation.decisions import DecisionResult, _new_batch
+from betag_engine.curation.state import (
+    apply_state,
+    claim,
+    curated_states,
+    curated_system,
+    record,
+    refresh_status,
+    source_tags,
+)
+from betag_engine.retrieval import rank, with_item_tags
+from db.models import Item, ItemTag, TaggingSystem
+
+
+@dataclass(frozen=True)
+class RankRow:
+    rank: int
+    item_id: int
+    score: float
+    matched: str
+    change: str  # "new", "▲3", "▼1", "=" relative to the other ranking
+
+
+def draft_tags(text: str, current: Mapping[str, float]) -> dict[str, float]:
+    """Parse a comma-separated draft (normalised); kept tags keep their counts, new ones count 1."""
+    return {t: float(current.get(t, 1.0)) for t in normalize_tags(text.split(","))}
+
+
+def preview(tm: TagMatrix, retriever: str, query, item_id: int, draft: Mapping[str, float], k: int = 10,
+            popularity: np.ndarray | None = None) -> tuple[list[RankRow], list[RankRow]]:
+    """Top-k for ``query`` with the stored tags and with ``item_id``'s tags replaced by ``draft``."""
+    before = rank(tm, None, retriever, query, k=k, popularity=popularity)
+    after = rank(with_item_tags(tm, item_id, draft), None, retriever, query, k=k, popularity=popularity)
+    return _rows(before, after), _rows(after, before)
+
+
+def _rows(ranking, other) -> list[RankRow]:
+    where = {r.item_id: pos for pos, r in enumerate(other, 1)}
+    out = []
+    for pos, r in enumerate(ranking, 1):
+        prev = where.get(r.item_id)
+        change = "new" if prev is None else ("=" if prev == pos else (f"▲{prev - pos}" if prev > pos
+                                                                         else f"▼{pos - prev}"))
+        out.append(RankRow(pos, r.item_id, round(r.score, 4), ", ".join(r.matched_tags[:6]), change))
+    return out
+
+
+def titles(session: Session, item_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    ids = list(item_ids)
+    return {i: (e, t) for i, e, t in session.execute(select(Item.id, Item.external_id, Item.title)
+                                                     .where(Item.id.in_(ids)))}
+
+
+def save_draft(session: Session, item_id: int, draft: Mapping[str, float], source: str, reviewer: str,
+               expected_version: int) -> DecisionResult:
+    """Make the item's curated tags exactly ``draft``: tags offered by ``source`` are approved, others added,
+    curated tags missing from the draft removed; one batch, one version claim."""
+    result = DecisionResult(batch_id=_new_batch())
+    result.versions[item_id] = claim(session, item_id, expected_version)
+    system = curated_system(session)
+    offered = source_tags(session, source, item_id) if source else {}
+    current = set(session.scalars(select(ItemTag.tag).join(TaggingSystem, TaggingSystem.id == ItemTag.system_id)
+                                  .where(TaggingSystem.name == system.name, ItemTag.item_id == item_id)))
+    changes = {t: None for t in current - set(draft)}
+    for tag, count in draft.items():
+        origin = offered.get(tag)
+        changes[tag] = origin if origin else {"count": float(count), "confidence": None}
+    for tag, state in changes.items():
+        before = curated_states(session, system, item_id, [tag])
+        if before[tag] == state or (before[tag] is not None and state is not None):
+            continue
+        action = "remove" if state is None else ("approve" if tag in offered else "add")
+        apply_state(session, system, item_id, tag, state)
+        result.decision_ids.append(record(session, item_id, tag, action, reviewer,
+                                          source if action == "approve" else "", before, {tag: state},
+                                          result.batch_id).id)
+    refresh_status(session, item_id)
+    return result

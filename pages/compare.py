@@ -1,0 +1,62 @@
+"""Compare: one item's tags in every system side by side, shared tags marked, its text and co-consumed items."""
+
+import pandas as pd
+import streamlit as st
+
+from betag_engine.catalog import browse
+from betag_engine.curation.state import tag_states
+from pages import services
+
+
+def main() -> None:
+    st.title("Compare tagging systems")
+    ids = services.filtered_ids(services.url(), services.current_filter())
+    item_id = services.current_item()
+    if item_id is None:
+        st.info("No item matches the filter (sidebar).")
+        st.stop()
+    prev_id, next_id = browse.prev_next(ids, item_id)
+    c1, c2, c3 = st.columns([1, 4, 1])
+    c1.button("◀ Previous", key="compare_prev", disabled=prev_id is None, on_click=services.open_item,
+              args=(prev_id,))
+    c3.button("Next ▶", key="compare_next", disabled=next_id is None, on_click=services.open_item, args=(next_id,))
+    position = f"{ids.index(item_id) + 1} of {len(ids)}" if item_id in ids else "not in the current filter"
+    c2.caption(f"Item {position} in the current filter")
+
+    with services.db() as s:
+        detail = browse.item_detail(s, item_id)
+        states = tag_states(s, item_id)
+    st.subheader(services.md(detail.title))
+    st.text(f"Item text: {detail.title}" + (f". {detail.description}" if detail.description else "")
+            + f"\nid {detail.external_id} · {detail.interactions} interactions · review: {detail.review_status}")
+
+    rows = browse.compare_rows(detail, states)
+    shared = {r["tag"] for r in rows if r["shared"]}
+    systems = [n for n in detail.tags]
+    cols = st.columns(len(systems))
+    for col, name in zip(cols, systems):
+        col.markdown(f"**{services.md(name)}**")
+        tags = detail.tags[name]
+        if not tags:
+            col.caption("no tags")
+            continue
+        frame = pd.DataFrame([{"": "★" if t.tag in shared else "", "tag": t.tag, "count": t.count,
+                               "confidence": t.confidence} for t in tags])
+        col.dataframe(frame, hide_index=True, key=f"compare_sys_{name}",
+                      column_config={"confidence": st.column_config.NumberColumn(format="%.2f")})
+    st.caption("★ = proposed by more than one system")
+
+    with st.expander("All tags in one table", expanded=False):
+        st.dataframe(pd.DataFrame(rows), hide_index=True, key="compare_all")
+
+    st.subheader("Most often consumed next to it")
+    co = services.co_items(services.url(), item_id)
+    if co:
+        st.dataframe(pd.DataFrame([{"item_id": c.external_id, "title": c.title, "times adjacent": c.times}
+                                   for c in co]), hide_index=True, key="compare_co")
+    else:
+        st.caption("No behaviour recorded for this item.")
+    st.page_link("pages/review.py", label="Review this item", icon=":material/fact_check:")
+
+
+main()

@@ -1,0 +1,56 @@
+"""Evaluation dashboard: the latest reports as tables and charts, and a comparison of two runs."""
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from betag_engine.catalog import browse
+from pages import services
+
+
+def main() -> None:
+    st.title("Evaluation")
+    with services.db() as s:
+        reports = browse.reports(s)
+    if not reports:
+        st.info("No evaluation report yet. Start an **Evaluation** job on Generate (or run "
+                "`python -m betag_engine evaluate`).")
+        st.stop()
+    labels = {r["id"]: f"#{r['id']} {r['name']} · {r['dataset']} · {r['created']:%Y-%m-%d %H:%M}" for r in reports}
+    by_id = {r["id"]: r for r in reports}
+    chosen = st.selectbox("Report", list(by_id), format_func=labels.get, key="eval_report")
+    payload = by_id[chosen]["payload"]
+    rows = pd.DataFrame(services.metric_rows(payload))
+    if rows.empty:
+        st.warning("This report holds no metric rows.")
+        st.stop()
+    metric = st.radio("Metric", ("NDCG@k", "HR@k"), horizontal=True, key="eval_metric")
+    st.dataframe(rows.pivot_table(index=["system", "retriever"], columns="task", values=metric).reset_index(),
+                 hide_index=True, key="eval_table")
+    st.plotly_chart(px.bar(rows, x="system", y=metric, color="retriever", facet_col="task", barmode="group",
+                           title=f"{metric} by system × retriever × task"), key="eval_bar")
+
+    beams = pd.DataFrame(services.beam_rows(payload))
+    if not beams.empty:
+        st.plotly_chart(px.line(beams, x="beams", y=metric, color="series", markers=True,
+                                title=f"{metric} vs number of beams"), key="eval_beams")
+    pop = pd.DataFrame(services.popularity_rows(payload))
+    if not pop.empty:
+        st.plotly_chart(px.line(pop, x="rank", y="items", color="system", log_x=True, log_y=True,
+                                title="Tag popularity (items per tag, by rank; log-log)"), key="eval_pop")
+
+    st.subheader("Compare two runs")
+    other = st.selectbox("Against", [i for i in by_id if i != chosen] or [chosen], format_func=labels.get,
+                         key="eval_other")
+    base = pd.DataFrame(services.metric_rows(by_id[other]["payload"]))
+    if base.empty:
+        st.caption("Nothing to compare.")
+        st.stop()
+    keys = ["system", "retriever", "task"]
+    merged = rows[keys + [metric]].merge(base[keys + [metric]], on=keys, how="outer", suffixes=(" this", " other"))
+    merged["Δ"] = merged[f"{metric} this"] - merged[f"{metric} other"]
+    st.dataframe(merged, hide_index=True, key="eval_compare",
+                 column_config={"Δ": st.column_config.NumberColumn(format="%+.4f")})
+
+
+main()

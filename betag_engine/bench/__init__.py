@@ -1,0 +1,1 @@
+"""Benchmarks run by ``python -m betag_engine bench ...``; each prints ratios against a named baseline."""

@@ -29,4 +29,8 @@ pages = {
 }
 page = st.navigation(pages)
 services.show_flash()
-page.run()
+st.session_state["_routed"] = True  # the page skips its own shell (see services.shell)
+try:
+    page.run()
+finally:
+    st.session_state["_routed"] = False

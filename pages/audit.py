@@ -10,6 +10,7 @@ from pages import services
 
 
 def main() -> None:
+    services.shell()
     st.title("Audit log")
     with services.db() as s:
         names = reviewers(s)

@@ -9,6 +9,7 @@ from pages import services
 
 
 def main() -> None:
+    services.shell()
     st.title("Bulk review & export")
     who = services.require_reviewer()
     f = services.current_filter()

@@ -8,6 +8,7 @@ from pages import services
 
 
 def main() -> None:
+    services.shell()
     st.title("Catalog")
     f = services.current_filter()
     size = st.session_state.get("catalog_size", 25)

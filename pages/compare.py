@@ -9,6 +9,7 @@ from pages import services
 
 
 def main() -> None:
+    services.shell()
     st.title("Compare tagging systems")
     ids = services.filtered_ids(services.url(), services.current_filter())
     item_id = services.current_item()

@@ -9,6 +9,7 @@ from pages import services
 
 
 def main() -> None:
+    services.shell()
     st.title("Evaluation")
     with services.db() as s:
         reports = browse.reports(s)

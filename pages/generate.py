@@ -25,6 +25,7 @@ KINDS = {
 
 
 def main() -> None:
+    services.shell()
     st.title("Generate")
     kind = st.selectbox("Job", list(KINDS), format_func=KINDS.get, key="gen_kind")
     params: dict = {}

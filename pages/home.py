@@ -8,6 +8,7 @@ from pages import services
 
 
 def main() -> None:
+    services.shell()
     st.title("BETag Studio")
     st.caption("Generate, compare, approve and test item tags.")
     counts = services.counts(services.url())

@@ -12,6 +12,7 @@ from pages import services
 
 
 def main() -> None:
+    services.shell()
     st.title("Import a catalog")
     st.caption("CSV, TSV, Parquet or JSONL. Items: item_id, title, description, tags ('|'-separated), extra "
                "columns kept as metadata. Interactions: user_id, item_id, timestamp (epoch or ISO 8601), rating "

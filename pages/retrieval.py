@@ -13,6 +13,7 @@ from pages import services
 
 
 def main() -> None:
+    services.shell()
     st.title("Retrieval preview")
     url = services.url()
     item_id = services.current_item()

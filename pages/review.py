@@ -15,6 +15,7 @@ STATE_ICONS = {"approved": "✅ approved", "rejected": "❌ rejected", "edited":
 
 
 def main() -> None:
+    services.shell()
     st.title("Review")
     who = services.require_reviewer()
     sources = [n for n in services.systems(services.url()) if n != curation.CURATED_SYSTEM]

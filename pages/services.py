@@ -200,6 +200,20 @@ def sidebar() -> None:
         st.multiselect("Tagged by every one of", systems(url()), key="f_systems")
 
 
+def shell() -> None:
+    """Bootstrap, sidebar and flash message: app.py renders them before ``page.run()``.
+
+    A page can also run on its own: Streamlit (and AppTest) execute a file under ``pages/`` directly in its
+    legacy multipage mode before ``st.navigation`` has been seen in the process. The flag that app.py sets around
+    ``page.run()`` tells the two cases apart, so the shell is rendered exactly once per run.
+    """
+    if st.session_state.get("_routed"):
+        return
+    bootstrap()
+    sidebar()
+    show_flash()
+
+
 def current_filter() -> browse.ItemFilter:
     ss = st.session_state
     return browse.ItemFilter(text=ss.get("f_text", ""), native_tag=ss.get("f_native", ""),

@@ -1,0 +1,225 @@
+"""Every page under AppTest on the demo catalog, with the key interactions (approve, bulk, undo, what-if, export)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, update
+
+from betag_engine.catalog.store import item_tags
+from betag_engine.evaluation.data import save_report
+from db.models import Item, Job, ReviewDecision
+from db.session import session_factory
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+@pytest.fixture
+def app(demo_url, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("BETAG_REVIEWER", "alice")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def goto(at, page: str):
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def table(at, *columns: str):
+    """The first dataframe holding all ``columns`` (display-only dataframes carry no key in AppTest)."""
+    for frame in at.dataframe:
+        if all(c in frame.value.columns for c in columns):
+            return frame.value
+    raise AssertionError(f"no dataframe with columns {columns}")
+
+
+def _session(url):
+    return session_factory(url)()
+
+
+def test_home_shows_figures_and_systems(app):
+    assert [m.value for m in app.metric][:3] == ["1,682", "943", "100,000"]
+    systems = table(app, "system", "coverage")
+    assert list(systems["system"]) == ["native"] and systems["coverage"].iloc[0] == 1.0
+
+
+def test_first_start_creates_and_imports(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from betag_engine.settings import get_settings
+
+    monkeypatch.setenv("BETAG_DATABASE_URL", f"sqlite:///{tmp_path / 'new' / 'fresh.sqlite'}")
+    monkeypatch.setenv("BETAG_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception
+    assert any("Imported 1682 items" in s.label for s in at.status)
+    assert [m.value for m in at.metric][:1] == ["1,682"]
+
+
+def test_catalog_search_filter_and_detail(app):
+    goto(app, "catalog")
+    app.sidebar.text_input(key="f_text").input("star wars").run()
+    rows = table(app, "native_tags", "review_status")
+    assert rows["title"].str.contains("Star Wars").all() and len(rows) >= 1
+    assert "Star Wars" in app.subheader[0].value
+    app.sidebar.text_input(key="f_text").input("").run()
+    app.sidebar.selectbox(key="f_native").select("documentary").run()
+    assert table(app, "native_tags", "review_status")["native_tags"].str.contains("documentary").all()
+    app.number_input(key="catalog_page").set_value(2).run()
+    assert not app.exception
+
+
+def test_compare_side_by_side_and_navigation(app, demo_url):
+    with _session(demo_url) as s:
+        first = s.scalar(select(Item.id).order_by(Item.id).limit(1))
+        from betag_engine.catalog.store import ensure_system, set_item_tags
+
+        set_item_tags(s, ensure_system(s, "base", "base"), first, {"animation": 1.0, "toys": 1.0})
+        s.commit()
+    goto(app, "compare")
+    assert app.dataframe[1].value["tag"].tolist() == ["animation", "toys"]
+    native = app.dataframe[0].value
+    assert native.loc[native["tag"] == "animation", ""].iloc[0] == "★"
+    assert not table(app, "times adjacent").empty
+    app.button(key="compare_next").click().run()
+    assert app.session_state["item_id"] != first
+
+
+def test_review_approve_then_undo(app, demo_url):
+    goto(app, "review")
+    app.button(key="review_approve_0").click().run()
+    assert not app.exception and app.success
+    with _session(demo_url) as s:
+        item = s.scalar(select(Item).order_by(Item.id).limit(1))
+        assert len(item_tags(s, "curated", [item.id])[item.id]) == 1
+        d = s.scalar(select(ReviewDecision))
+        assert (d.reviewer, d.action) == ("alice", "approve")
+    app.button(key="review_undo").click().run()
+    with _session(demo_url) as s:
+        assert not item_tags(s, "curated")
+    goto(app, "audit")
+    audit = table(app, "reviewer", "before", "after")
+    assert list(audit["action"]) == ["undo", "approve"]
+
+
+def test_review_conflict_is_shown_not_overwritten(app, demo_url):
+    goto(app, "review")
+    with _session(demo_url) as s:  # another reviewer decides on the same item meanwhile
+        from betag_engine.curation import reject_tags
+
+        item = s.scalar(select(Item).order_by(Item.id).limit(1))
+        tag = item_tags(s, "native", [item.id])[item.id][0].tag
+        reject_tags(s, item.id, [tag], "native", "bob", item.review_version)
+        s.commit()
+    app.button(key="review_approve_0").click().run()
+    assert any("was changed by bob" in e.value for e in app.error)
+    with _session(demo_url) as s:
+        assert not item_tags(s, "curated")
+
+
+def test_review_edit_and_add(app, demo_url):
+    goto(app, "review")
+    app.text_input(key="review_add_text").input("=HYPERLINK(\"http://x\")")
+    app.button(key="review_add_save").click().run()
+    app.text_input(key="review_edit_new").input("Pixar Films")
+    app.button(key="review_edit_save").click().run()
+    assert not app.exception
+    with _session(demo_url) as s:
+        tags = {t.tag for v in item_tags(s, "curated").values() for t in v}
+    assert "pixar films" in tags and not any(t.startswith("=") for t in tags)
+
+
+def test_bulk_approve_and_export(app, demo_url):
+    goto(app, "bulk")
+    app.sidebar.selectbox(key="f_native").select("film-noir").run()
+    app.number_input(key="bulk_k").set_value(1).run()  # callbacks bind what the reviewer saw
+    app.button(key="bulk_apply").click().run()
+    assert not app.exception and app.success
+    with _session(demo_url) as s:
+        curated = item_tags(s, "curated")
+        s.execute(update(Item).where(Item.id == next(iter(curated))).values(title="<script>alert(1)</script>"))
+        s.commit()
+    assert len(curated) == 24 and all(len(v) == 1 for v in curated.values())
+    goto(app, "bulk")
+    with _session(demo_url) as s:
+        from betag_engine.curation.export import export_curated
+
+        rows = list(csv.DictReader(io.StringIO(export_curated(s, "csv", list(curated)))))
+    assert len(rows) == 24 and "<script>alert(1)</script>" in {r["title"] for r in rows}
+    assert "<script>alert(1)</script>" in app.code[0].value  # the preview shows it as plain text
+    goto(app, "audit")
+    batch = app.selectbox(key="audit_undo_batch").value
+    app.button(key="audit_undo_batch_btn").click().run()
+    with _session(demo_url) as s:
+        assert not item_tags(s, "curated")
+        assert s.scalar(select(ReviewDecision).where(ReviewDecision.batch_id == batch)).undone_by
+
+
+def test_what_if_draft_changes_the_ranking(app, demo_url):
+    goto(app, "retrieval")
+    app.radio(key="rp_qtype").set_value("tags").run()
+    app.text_input(key="rp_tags").input("animation, documentary").run()
+    before = app.dataframe[0].value
+    assert before["change"].eq("=").all()
+    draft = [t for t in app.text_input if t.key.startswith("rp_draft_")][0]
+    draft.input("animation, documentary").run()
+    after = app.dataframe[1].value
+    edited = after[after["title"].str.startswith("✎ Toy Story")]
+    assert len(edited) == 1 and edited["change"].iloc[0] == "new"
+    assert not before["title"].str.contains("Toy Story").any()
+    assert (app.dataframe[0].value["change"] != "=").any()
+    app.button(key="rp_approve").click().run()
+    with _session(demo_url) as s:
+        item = s.scalar(select(Item).order_by(Item.id).limit(1))
+        assert {t.tag for t in item_tags(s, "curated", [item.id])[item.id]} == {"animation", "documentary"}
+
+
+def test_generate_starts_a_worker_and_shows_it(app, demo_url):
+    goto(app, "generate")
+    app.selectbox(key="gen_kind").select("import-builtin").run()
+    app.button(key="gen_start").click().run()
+    assert not app.exception
+    deadline = time.time() + 90
+    with _session(demo_url) as s:
+        while True:
+            job = s.scalar(select(Job))
+            s.refresh(job)
+            if job.status in ("done", "failed") or time.time() > deadline:
+                break
+            time.sleep(0.5)
+    assert job.status == "done", job.error
+    goto(app, "generate")
+    assert any("done" in e.label for e in app.expander)
+
+
+def test_evaluation_dashboard_and_comparison(app, demo_url):
+    def payload(ndcg):
+        res = {"test": {"hr": 0.5, "ndcg": ndcg}, "params": {"k1": 1.2}}
+        return {"rows": [{"system": s, "retriever": "bm25", "results": {"user": res, "item": res}}
+                         for s in ("native", "betag-m1", "betag-m5")],
+                "tag_stats": {"native": {"popularity": [["drama", 725], ["comedy", 505], ["war", 71]]}}}
+
+    with _session(demo_url) as s:
+        save_report(s, payload(0.2), "run a", "ml-100k")
+        save_report(s, payload(0.3), "run b", "ml-100k")
+        s.commit()
+    goto(app, "evaluation")
+    assert len(app.get("plotly_chart")) == 3
+    compare = table(app, "Δ")
+    assert compare["Δ"].round(3).eq(0.1).all()
+
+
+def test_import_page_lists_bad_rows(app, tmp_path):
+    goto(app, "import_data")
+    assert app.button(key="import_run").disabled

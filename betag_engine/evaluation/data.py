@@ -6,9 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.orm import Session
-
 import numpy as np
+from sqlalchemy.orm import Session
 
 from betag_engine.catalog.store import (
     TagMatrix,

@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from betag_engine.catalog.store import TagMatrix
-from betag_engine.retrieval.birank import DENSE_LIMIT, BiRankBasis, birank_basis, birank_iterate, birank_operator
+from betag_engine.retrieval.birank import DENSE_LIMIT, BiRankBasis, birank_iterate, birank_operator
 from betag_engine.retrieval.bm25 import bm25_operator
 from betag_engine.retrieval.config import check_retriever, make_params
 

@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from betag_engine.catalog.importer import ColumnMapping, ImportSummary, validate, write
+from betag_engine.catalog.store import ensure_system
 from betag_engine.errors import BetagError
 
 DATASETS = {
@@ -67,6 +68,7 @@ def import_builtin(session: Session, name: str = "ml-100k",
     parsed = validate(session, items, inter, None, ColumnMapping(), names=(f"{name}.item", f"{name}.inter", ""))
     try:
         summary = write(session, parsed, progress=progress)
+        ensure_system(session, "native", "native", model="catalog", params={"dataset": name, "source": "genres"})
         session.commit()
     except BaseException:
         session.rollback()

@@ -25,7 +25,8 @@ def build_report(dataset, profile, description, plan, stages, table, stats, eval
     for r in rows:
         r["system"] = label.get(r["system"], r["system"])
     by = {(r["system"], r["retriever"]): r for r in rows}
-    table2 = [r for r in rows if r["system"] in ("Popular", "native", "base", "taggpt", "betag")]
+    order = {"Popular": 0, "native": 1, "base": 2, "taggpt": 3, "betag": 4}
+    table2 = sorted((r for r in rows if r["system"] in order), key=lambda r: order[r["system"]])
     table4 = [r for r in rows if r["system"] in ("betag", "betag-noft", "betag-m1")]
     sweep_ms = sorted({int(s[7:]) for s, _ in by if s.startswith("betag-m") and s[7:].isdigit()})
     m_main = stages.get("betag", {}).get("params", {}).get("m")

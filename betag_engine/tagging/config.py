@@ -77,7 +77,9 @@ class PromptConfig:
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
-            raise ValueError(f"prompt field must be one of {', '.join(sorted(known))}, got {', '.join(sorted(unknown))}")
+            raise ValueError(
+                f"prompt field must be one of {', '.join(sorted(known))}, got {', '.join(sorted(unknown))}"
+            )
         return cls(**data)
 
     def save(self, path: Path) -> None:

@@ -180,7 +180,8 @@ def _save_epoch(out_dir, model, optimizer, p, prompt, digest, epoch, losses, n_e
 
     model.save_pretrained(out_dir)  # adapter_model.safetensors + adapter_config.json
     torch.save(optimizer.state_dict(), out_dir / "optimizer.pt")
-    state = {"params": asdict(p), "model": model_name, "prompt": prompt.to_dict(), "data_hash": digest, "epochs_done": epoch,
+    state = {"params": asdict(p), "model": model_name, "prompt": prompt.to_dict(), "data_hash": digest,
+             "epochs_done": epoch,
              "examples_per_epoch": n_examples, "losses": losses}
     tmp = out_dir / "training.json.tmp"
     tmp.write_text(json.dumps(state, indent=1))

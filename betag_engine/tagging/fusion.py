@@ -55,7 +55,9 @@ def fuse_vocabulary(tags: list[str], frequency: Mapping[str, float], embed, thre
     return mapping
 
 
-def apply_mapping(item_tags: Mapping[int, Mapping[str, float]], mapping: Mapping[str, str]) -> dict[int, dict[str, float]]:
+def apply_mapping(
+    item_tags: Mapping[int, Mapping[str, float]], mapping: Mapping[str, str]
+) -> dict[int, dict[str, float]]:
     """Rename tags by ``mapping``; counts of tags merged into the same representative are summed."""
     out: dict[int, dict[str, float]] = {}
     for item, tags in item_tags.items():

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -81,7 +81,7 @@ def pipeline_job(ctx: JobContext, params: dict) -> dict:
         report_id = row.id
     ctx.progress(len(plan) + 1, "done")
     return {"report_id": report_id, **{k: str(v) for k, v in paths.items()},
-            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
 def _evaluate(ctx: JobContext, profile: str, plan):

@@ -14,6 +14,7 @@ import random
 import shutil
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,6 +173,7 @@ def _bench_lora(loaded, steps, prompts, batch, max_new, figures) -> None:
     from betag_engine.llm.models import load_private_copy
     from betag_engine.llm.transformers_backend import TransformersBackend
 
+    warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
     model = load_private_copy(loaded).model
     peft_model = get_peft_model(
         model, LoraConfig(r=16, lora_alpha=32, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM")

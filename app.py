@@ -4,27 +4,27 @@ import streamlit as st
 
 from pages import services
 
-st.set_page_config(page_title="BETag Studio", page_icon=":material/sell:", layout="wide")
+st.set_page_config(page_title="BETag Studio", layout="wide")  # no page or page_icon icons: a material favicon is fetched from a CDN
 
 services.bootstrap()
 services.sidebar()
 
 pages = {
     "Overview": [
-        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-        st.Page("pages/catalog.py", title="Catalog", icon=":material/table:"),
-        st.Page("pages/import_data.py", title="Import", icon=":material/upload:"),
+        st.Page("pages/home.py", title="Home", default=True),
+        st.Page("pages/catalog.py", title="Catalog"),
+        st.Page("pages/import_data.py", title="Import"),
     ],
     "Tags": [
-        st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
-        st.Page("pages/review.py", title="Review", icon=":material/fact_check:"),
-        st.Page("pages/bulk.py", title="Bulk review & export", icon=":material/done_all:"),
-        st.Page("pages/audit.py", title="Audit", icon=":material/history:"),
+        st.Page("pages/compare.py", title="Compare"),
+        st.Page("pages/review.py", title="Review"),
+        st.Page("pages/bulk.py", title="Bulk review & export"),
+        st.Page("pages/audit.py", title="Audit"),
     ],
     "Models": [
-        st.Page("pages/generate.py", title="Generate", icon=":material/play_circle:"),
-        st.Page("pages/retrieval.py", title="Retrieval preview", icon=":material/search:"),
-        st.Page("pages/evaluation.py", title="Evaluation", icon=":material/monitoring:"),
+        st.Page("pages/generate.py", title="Generate"),
+        st.Page("pages/retrieval.py", title="Retrieval preview"),
+        st.Page("pages/evaluation.py", title="Evaluation"),
     ],
 }
 page = st.navigation(pages)

@@ -27,6 +27,9 @@ def main() -> None:
     if not rows:
         st.info("No decision matches.")
         st.stop()
+    top = rows[0]
+    st.text(f"Latest: #{top['id']} {top['reviewer']} {top['action']} '{top['tag']}' on {top['title']} "
+            f"({top['item_id']}) at {top['time (UTC)']:%Y-%m-%d %H:%M:%S} UTC")
     frame = pd.DataFrame(rows).drop(columns=["item"])
     st.dataframe(frame, hide_index=True, key="audit_table")
 

@@ -10,8 +10,8 @@ from betag_engine.curation.queue import review_queue
 from betag_engine.curation.state import tag_states
 from pages import services
 
-STATE_ICONS = {"approved": "✅ approved", "rejected": "❌ rejected", "edited": "✏️ edited", "removed": "➖ removed",
-               "pending": "⏳ pending"}
+STATE_ICONS = {"approved": "✔ approved", "rejected": "✘ rejected", "edited": "✎ edited", "removed": "− removed",
+               "pending": "· pending"}
 
 
 def main() -> None:

@@ -4,7 +4,8 @@ import streamlit as st
 
 from pages import services
 
-st.set_page_config(page_title="BETag Studio", layout="wide")  # no page or page_icon icons: a material favicon is fetched from a CDN
+# No page icons: a material-icon favicon is fetched from a CDN (a console error offline).
+st.set_page_config(page_title="BETag Studio", layout="wide")
 
 services.bootstrap()
 services.sidebar()

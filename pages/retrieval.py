@@ -61,7 +61,7 @@ def main() -> None:
 
 def build_query(session, qtype: str, item_id: int):
     if qtype == "item":
-        st.caption(f"Items similar to the current item (open another one on Catalog or Compare).")
+        st.caption("Items similar to the current item (open another one on Catalog or Compare).")
         return item_id
     if qtype == "user history":
         user = st.text_input("User id", value="1", key="rp_user")

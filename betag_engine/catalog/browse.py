@@ -92,7 +92,8 @@ def catalog_counts(session: Session) -> CatalogCounts:
 
 def review_progress(session: Session) -> ReviewProgress:
     by_status = {"unreviewed": 0, "in_review": 0, "reviewed": 0}
-    by_status.update(dict(session.execute(select(Item.review_status, func.count(Item.id)).group_by(Item.review_status)).all()))
+    stmt = select(Item.review_status, func.count(Item.id)).group_by(Item.review_status)
+    by_status.update(dict(session.execute(stmt).all()))
     curated = session.scalar(select(TaggingSystem.id).where(TaggingSystem.name == "curated"))
     return ReviewProgress(
         by_status=by_status,

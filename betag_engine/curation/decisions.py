@@ -11,6 +11,8 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from sqlalchemy.orm import Session
+
 from betag_engine.catalog.normalize import normalize_tag
 from betag_engine.curation.state import (
     CURATED_SYSTEM,
@@ -24,7 +26,6 @@ from betag_engine.curation.state import (
     tag_states,
 )
 from betag_engine.errors import ConflictError, NotFoundError
-from sqlalchemy.orm import Session
 
 BULK_ORDERS = ("count", "confidence")
 BULK_ACTIONS = ("approve", "reject")

@@ -54,7 +54,9 @@ def conflict_message(session: Session, item: Item, expected: int) -> str:
     last = session.scalar(
         select(ReviewDecision).where(ReviewDecision.item_id == item.id).order_by(ReviewDecision.id.desc()).limit(1)
     )
-    who = f"{last.reviewer} ({last.action} '{last.tag}' at {last.created_at:%Y-%m-%d %H:%M:%S} UTC)" if last else "someone"
+    who = "someone"
+    if last is not None:
+        who = f"{last.reviewer} ({last.action} '{last.tag}' at {last.created_at:%Y-%m-%d %H:%M:%S} UTC)"
     return (
         f"Item {item.external_id} \"{item.title}\" was changed by {who} after you loaded it "
         f"(you saw version {expected}, it is now {item.review_version}). Nothing was saved: reload the item, "

@@ -11,7 +11,8 @@ from betag_engine.errors import ConflictError, NotFoundError
 from db.models import Item, ReviewDecision
 
 
-def undo(session: Session, reviewer: str, decision_id: int | None = None, batch_id: str | None = None) -> DecisionResult:
+def undo(session: Session, reviewer: str, decision_id: int | None = None,
+         batch_id: str | None = None) -> DecisionResult:
     """Undo one decision (``decision_id``) or every live decision of ``batch_id``.
 
     Each undo is itself recorded (action "undo", before/after swapped) and marks the original ``undone_by``.

@@ -9,7 +9,7 @@ import json
 import streamlit as st
 
 from betag_engine.catalog import browse
-from betag_engine.jobs.runner import create_job, request_cancel
+from betag_engine.jobs.runner import create_job, mark_dead_workers, mark_pending, request_cancel
 from betag_engine.jobs.worker import spawn_worker
 from betag_engine.settings import get_settings
 from pages import services
@@ -62,15 +62,26 @@ def main() -> None:
 
 def start(kind: str, params: dict) -> None:
     job_id = create_job(kind, params, name=KINDS[kind], url=services.url())
+    _spawn(job_id)
+    st.session_state["flash"] = ("success", f"Started job {job_id} ({kind}); it keeps running if you leave.")
+
+
+def resume(job_id: int) -> None:
+    mark_pending(job_id, services.url())
+    _spawn(job_id)
+    st.session_state["flash"] = ("success", f"Resumed job {job_id}: finished units are skipped.")
+
+
+def _spawn(job_id: int) -> None:
     logs = get_settings().data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     spawn_worker(job_id, str(logs / f"job-{job_id}.log"))
-    st.session_state["flash"] = ("success", f"Started job {job_id} ({kind}); it keeps running if you leave.")
 
 
 @st.fragment(run_every=2)
 def monitor() -> None:
     st.subheader("Jobs")
+    mark_dead_workers(services.url())
     with services.db() as s:
         jobs = browse.recent_jobs(s, limit=8)
     if not jobs:
@@ -88,6 +99,9 @@ def monitor() -> None:
             if active:
                 st.button("Cancel", key=f"gen_cancel_{job['id']}", disabled=job["cancel_requested"],
                           on_click=request_cancel, args=(job["id"], services.url()))
+            elif job["status"] in ("failed", "cancelled"):
+                st.button("Resume", key=f"gen_resume_{job['id']}", on_click=resume, args=(job["id"],),
+                          help="Run the job again; units it already finished are skipped.")
 
 
 main()

@@ -135,6 +135,7 @@ def run_job(
         if job is None:
             raise NotFoundError(f"job {job_id} does not exist")
         job.status, job.started_at, job.worker_pid, job.error = "running", utcnow(), os.getpid(), ""
+        job.cancel_requested, job.finished_at = False, None  # a resumed job starts uncancelled
         s.commit()
     ctx = JobContext(job_id, key, url=url, progress_bar=progress_bar)
     try:
@@ -166,3 +167,39 @@ def request_cancel(job_id: int, url: str | None = None) -> None:
     with session_factory(url)() as s:
         s.execute(update(Job).where(Job.id == job_id).values(cancel_requested=True))
         s.commit()
+
+
+def mark_pending(job_id: int, url: str | None = None) -> None:
+    """Put a failed or cancelled job back in the queue before a worker resumes it."""
+    with session_factory(url)() as s:
+        s.execute(update(Job).where(Job.id == job_id).values(status="pending", cancel_requested=False))
+        s.commit()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def mark_dead_workers(url: str | None = None) -> list[int]:
+    """Mark 'running' jobs whose worker process no longer exists (killed, crashed machine) as failed.
+
+    Their finished units stay committed; resuming the job (same id or same parameters) continues from there.
+    Returns the ids marked. Only meaningful where workers run on this machine (the SQLite set-up)."""
+    marked = []
+    with session_factory(url)() as s:
+        for job in s.scalars(select(Job).where(Job.status == "running")):
+            if job.worker_pid and job.worker_pid != os.getpid() and not _pid_alive(job.worker_pid):
+                job.status, job.finished_at = "failed", utcnow()
+                job.error = (job.error + "\n" if job.error else "") + (
+                    f"worker process {job.worker_pid} ended without finishing; "
+                    "finished units are kept, resume to continue"
+                )
+                marked.append(job.id)
+        s.commit()
+    return marked

@@ -203,6 +203,28 @@ def test_generate_starts_a_worker_and_shows_it(app, demo_url):
     assert any("done" in e.label for e in app.expander)
 
 
+def test_generate_marks_a_dead_worker_and_resumes_it(app, demo_url):
+    from betag_engine.jobs.runner import create_job
+
+    job_id = create_job("import-builtin", {"dataset": "ml-100k"}, url=demo_url)
+    with _session(demo_url) as s:  # a worker that was killed: 'running' with a pid that no longer exists
+        s.execute(update(Job).where(Job.id == job_id).values(status="running", worker_pid=2**22 + 7))
+        s.commit()
+    goto(app, "generate")
+    with _session(demo_url) as s:
+        assert s.get(Job, job_id).status == "failed"
+    app.button(key=f"gen_resume_{job_id}").click().run()
+    assert not app.exception
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        with _session(demo_url) as s:
+            status = s.get(Job, job_id).status
+        if status in ("done", "failed"):
+            break
+        time.sleep(0.5)
+    assert status == "done"
+
+
 def test_evaluation_dashboard_and_comparison(app, demo_url):
     def payload(ndcg):
         res = {"test": {"hr": 0.5, "ndcg": ndcg}, "params": {"k1": 1.2}}

@@ -63,3 +63,24 @@ def test_recorded_job_runs_through_the_worker_entry(db_url):
     job_id = create_job("import-builtin", {"dataset": "ml-100k"}, url=db_url)
     result = run_recorded_job(job_id, url=db_url, progress_bar=False)
     assert result["items_added"] == 1682
+
+
+def test_dead_worker_is_marked_failed_and_the_job_resumes(db_url):
+    import subprocess
+    import sys
+
+    from betag_engine.jobs.runner import create_job, mark_dead_workers
+    from db.session import session_factory
+
+    job_id = create_job("t", {"a": 3}, url=db_url)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    with session_factory(db_url)() as s:
+        job = s.get(Job, job_id)
+        job.status, job.worker_pid, job.cancel_requested = "running", int(dead.stdout), True
+        s.commit()
+    assert mark_dead_workers(db_url) == [job_id]
+    log = []
+    run_job("t", {"a": 3}, _work(log), job_id=job_id, url=db_url, progress_bar=False)
+    with session_factory(db_url)() as s:
+        assert s.get(Job, job_id).status == "done"
+    assert len(log) == 6

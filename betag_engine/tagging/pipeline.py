@@ -68,8 +68,10 @@ def pipeline_job(ctx: JobContext, params: dict) -> dict:
     start = time.perf_counter()
     table, stats, pool = _evaluate(ctx, profile, plan)
     eval_seconds = round(time.perf_counter() - start, 1)
-    report = build_report(dataset, profile, PROFILES[profile]["description"], plan, stages, table, stats,
-                          eval_seconds, n_pool=len(pool))
+    description = PROFILES[profile]["description"]
+    if params.get("overrides"):
+        description += f" (profile defaults; this run overrides {json.dumps(params['overrides'], sort_keys=True)})"
+    report = build_report(dataset, profile, description, plan, stages, table, stats, eval_seconds, n_pool=len(pool))
     name = params.get("report_name") or f"pipeline-{dataset}-{profile}"
     paths = write_report(report, name)
     with ctx.session() as s:

@@ -82,7 +82,8 @@ def to_markdown(report: dict) -> str:
         lines.append(f"| {name} | {st['n_tagged_items']}/{st['n_items']} | {st['tags_per_item_mean']:.2f} | "
                      f"{st['tag_count_per_item_mean']:.2f} | {st['distinct_tags']} | "
                      f"{st['single_item_tag_share']:.3f} |")
-    lines += ["", "## Run time per stage (s)", "", "| stage | seconds |", "|---|---|"]
+    lines += ["", "## Run time per stage (s; the last run of each stage: stages finished earlier and resumed "
+              "show only the resumed part)", "", "| stage | seconds |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in report["stage_seconds"].items()]
     lines += ["", "## Models", "", "| stage | model |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in report["models"].items() if v]

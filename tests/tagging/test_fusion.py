@@ -1,7 +1,7 @@
 import numpy as np
 
-from betag_engine.tagging.config import PromptConfig
 from betag_engine.tagging.confidence import yes_probability
+from betag_engine.tagging.config import PromptConfig
 from betag_engine.tagging.fusion import fuse_vocabulary, make_embed
 from betag_engine.tagging.taggpt import finalize_taggpt
 

@@ -26,18 +26,14 @@ def open_backend(
     vocab_restriction: str = DEFAULT_VOCAB_RESTRICTION,
 ) -> LLMBackend:
     """A backend for ``model`` (default ``Settings.llm_model``), with a LoRA adapter directory applied if given."""
-    settings = _settings(model)
-    if settings.llm_backend == "transformers":
-        from betag_engine.llm.transformers_backend import TransformersBackend
-
-        return TransformersBackend.from_settings(
-            settings, adapter_path=adapter, batch_size=batch_size, vocab_restriction=vocab_restriction
-        )
-    if adapter is not None:
-        raise ValueError(f"LoRA adapters need llm_backend 'transformers', got {settings.llm_backend!r}")
     from betag_engine.llm import get_backend
 
-    return get_backend(settings)
+    settings = _settings(model)
+    if settings.llm_backend != "transformers":
+        if adapter is not None:
+            raise ValueError(f"LoRA adapters need llm_backend 'transformers', got {settings.llm_backend!r}")
+        return get_backend(settings)
+    return get_backend(settings, adapter_path=adapter, batch_size=batch_size, vocab_restriction=vocab_restriction)
 
 
 def load_for_training(p, resume_dir: Path | None):

@@ -40,6 +40,41 @@ def topk_block(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return np.take_along_axis(cand, order, axis=1), np.take_along_axis(vals, order, axis=1)
 
 
+COLUMN_PATH_MIN_TOUCHED = 8192  # mean stored entries of W touched per query above which columns beat SpGEMM
+
+
+def sparse_operator_scores(wt: sp.csr_matrix, q: sp.csr_matrix) -> np.ndarray:
+    """Dense scores ``Q @ W^T`` for a sparse operator, by whichever path is faster for this batch.
+
+    Small catalogs: one sparse-sparse product (SpGEMM) for the whole batch. Large catalogs whose tags touch many
+    items per query (Zipf heads): building SpGEMM's sparse output costs more than the arithmetic, so each query
+    adds up W's columns of its tags straight into a dense row (``np.bincount``).
+
+    Args:
+        wt: W^T in CSR, shape (n_tags, n_items) (its rows are W's columns).
+        q: queries, CSR of shape (n_queries, n_tags).
+
+    Returns:
+        array (n_queries, n_items).
+    """
+    q = sp.csr_matrix(q)
+    col_len = np.diff(wt.indptr)
+    touched = col_len[q.indices].sum() / max(q.shape[0], 1)
+    if touched < COLUMN_PATH_MIN_TOUCHED:
+        return (q @ wt).toarray()
+    n_items = wt.shape[1]
+    out = np.empty((q.shape[0], n_items), dtype=np.result_type(wt.dtype, q.dtype))
+    for i in range(q.shape[0]):
+        tags, vals = q.indices[q.indptr[i]:q.indptr[i + 1]], q.data[q.indptr[i]:q.indptr[i + 1]]
+        if not len(tags):
+            out[i] = 0
+            continue
+        rows = np.concatenate([wt.indices[wt.indptr[t]:wt.indptr[t + 1]] for t in tags])
+        data = np.concatenate([v * wt.data[wt.indptr[t]:wt.indptr[t + 1]] for t, v in zip(tags, vals)])
+        out[i] = np.bincount(rows, weights=data, minlength=n_items)
+    return out
+
+
 def column_scores(w_csc: sp.csc_matrix, q_tags: np.ndarray, q_values: np.ndarray, out: np.ndarray) -> np.ndarray:
     """out = W @ q for a sparse q given by its tags and values, adding W's columns (each has unique rows)."""
     out[:] = 0

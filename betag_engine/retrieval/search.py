@@ -12,6 +12,7 @@ from betag_engine.catalog.store import TagMatrix
 from betag_engine.retrieval.birank import DENSE_LIMIT, BiRankBasis, birank_iterate, birank_operator
 from betag_engine.retrieval.bm25 import bm25_operator
 from betag_engine.retrieval.config import check_retriever, make_params
+from betag_engine.retrieval.fast import sparse_operator_scores
 
 SCORE_CHUNK_ENTRIES = 20_000_000  # dense scores held at once when scoring many queries (~160 MB float64)
 DENSE_BIRANK_MAX_SIDE = 4000  # above this Gram size the closed form costs more than iterating a few queries
@@ -73,8 +74,11 @@ class Index:
                 # Q @ W^T: keep W^T in CSR (or a contiguous dense array) so each batch is one product.
                 self._wt = self.operator.T.tocsr() if sp.issparse(self.operator) else np.ascontiguousarray(
                     self.operator.T)
-            prod = q @ self._wt
-            out = prod.toarray() if sp.issparse(prod) else np.asarray(prod)
+            if sp.issparse(self._wt):
+                out = sparse_operator_scores(self._wt, q)
+            else:
+                prod = q @ self._wt
+                out = prod.toarray() if sp.issparse(prod) else np.asarray(prod)
         return out[0] if single else out
 
 

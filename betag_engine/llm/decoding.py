@@ -166,7 +166,10 @@ def decode(
         logits = head(hidden)
         if seen is not None:
             logits = _penalise(logits, seen, config.repetition_penalty)
-        chosen = choose_tokens(logits, config, generator)
+        if config.diverse_beams and m > 1:
+            chosen = _choose_diverse(logits, active, m, config, generator)
+        else:
+            chosen = choose_tokens(logits, config, generator)
         token = chosen if allowed is None else allowed[chosen]
         finished = newline[token] | stop[token]
         for row, tok, fin in zip(active.tolist(), token.tolist(), finished.tolist()):
@@ -196,6 +199,30 @@ def decode(
         hidden = out.last_hidden_state[:, -1]
         next_pos = next_pos + 1
     return outputs
+
+
+def _choose_diverse(logits: torch.Tensor, active: torch.Tensor, m: int, config: GenerationConfig,
+                    generator: torch.Generator | None) -> torch.Tensor:
+    """Diverse beam search's Hamming diversity, one beam per group: samples of a prompt choose in order, and a
+    token already taken at this step by an earlier sample of the same prompt loses ``diversity_penalty`` per use.
+
+    Args:
+        logits: [rows, V'] of the active rows; active: [rows] row ids (prompt-major, m samples per prompt).
+    Returns:
+        [rows] chosen indices in the head's index space.
+    """
+    prompt_of, sample_of = active // m, active % m
+    prompts, local = prompt_of.unique(return_inverse=True)
+    used = torch.zeros((prompts.numel(), logits.shape[-1]), dtype=logits.dtype, device=logits.device)
+    chosen = torch.empty(active.shape[0], dtype=torch.long, device=logits.device)
+    for j in range(m):
+        sel = (sample_of == j).nonzero().squeeze(1)
+        if sel.numel() == 0:
+            continue
+        picked = choose_tokens(logits[sel] - config.diversity_penalty * used[local[sel]], config, generator)
+        chosen[sel] = picked
+        used[local[sel], picked] += 1.0
+    return chosen
 
 
 def _seen_matrix(input_ids, attention_mask, tables: TokenTables, head: OutputHead) -> torch.Tensor:

@@ -20,7 +20,13 @@ class GenerationConfig:
     repetition_penalty: float = field(default=1.0, metadata={"help": "1 = off."})
     num_samples: int = field(default=1, metadata={"help": "Completions per prompt (BETag's m beams)."})
     stop_at_newline: bool = field(default=True, metadata={"help": "Cut each completion at its first newline."})
-    diverse_beams: bool = field(default=False, metadata={"help": "Diverse beam search instead of sampling."})
+    diverse_beams: bool = field(
+        default=False,
+        metadata={"help": "Diverse beam search (Vijayakumar et al.): each of the m samples is a group of one beam; "
+                  "a token already chosen at this step by an earlier sample of the same prompt loses "
+                  "diversity_penalty per use. Works with greedy (temperature 0) or sampling."},
+    )
+    diversity_penalty: float = field(default=1.0, metadata={"help": "Hamming diversity strength (logits)."})
     seed: int | None = field(default=None, metadata={"help": "Sampling seed (None = nondeterministic)."})
 
     def __post_init__(self) -> None:

@@ -105,8 +105,6 @@ class TransformersBackend:
 
         Prompts are grouped so that prompts x samples <= ``batch_size`` rows; similar lengths go together.
         """
-        if config.diverse_beams:
-            raise ValueError("diverse_beams is not supported by the transformers backend; use sampling")
         if not prompts:
             return []
         tables, head = self._tables(), self._output_head()

@@ -164,6 +164,14 @@ def test_lora_adapter_merged_and_unmerged_agree(tiny_loaded, tmp_path):
     assert TransformersBackend(tiny_loaded).generate(PROMPTS, config) == plain  # shared copy untouched
 
 
-def test_diverse_beams_refused(tiny_loaded):
-    with pytest.raises(ValueError, match="diverse_beams"):
-        TransformersBackend(tiny_loaded).generate(["x"], GenerationConfig(diverse_beams=True))
+def test_diverse_beams_make_greedy_samples_differ(tiny_loaded):
+    """Greedy samples are identical; with the diversity penalty the m samples of a prompt start differently."""
+    backend = TransformersBackend(tiny_loaded, batch_size=8)
+    plain = backend.generate(PROMPTS, GenerationConfig(max_new_tokens=3, num_samples=3, stop_at_newline=False))
+    assert all(len(set(samples)) == 1 for samples in plain)
+    config = GenerationConfig(max_new_tokens=3, num_samples=3, stop_at_newline=False, diverse_beams=True,
+                              diversity_penalty=1e4)
+    ids = [[tiny_loaded.tokenizer(s, add_special_tokens=False)["input_ids"][:1] for s in samples]
+           for samples in backend.generate(PROMPTS, config)]
+    assert all(len({tuple(first) for first in samples}) == 3 for samples in ids)
+    assert backend.generate(PROMPTS, config)[0][0] == plain[0][0]  # the first sample is the greedy one

@@ -10,7 +10,8 @@ Job params (all optional):
     (ablation ``betag-noft``); m (10) beams; sweep: list of beam counts, each also written as system
     ``<sweep_prefix>{m}`` from the first m beams of the same sampling run (samples are i.i.d., so the
     first m are a sample of size m); sweep_prefix ("betag-m"); temperature (0.8); top_k (0); top_p (1.0);
-    diverse_beams (false; Hamming-diverse beams, transformers backend only); max_new_tokens (40); repetition_penalty (1.0);
+    diverse_beams (false; Hamming-diverse beams, transformers backend only); max_new_tokens (40);
+    repetition_penalty (1.0);
     base_system ("base"); max_tags_per_item (8); max_tags (12); item_ids | limit; batch_size (4 items per
     call); model; prompt (PromptConfig dict; default: the adapter's training prompt); seed.
 """

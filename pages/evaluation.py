@@ -25,6 +25,8 @@ def main() -> None:
     if rows.empty:
         st.warning("This report holds no metric rows.")
         st.stop()
+    if payload.get("profile"):
+        pipeline_details(payload)
     metric = st.radio("Metric", ("NDCG@k", "HR@k"), horizontal=True, key="eval_metric")
     st.dataframe(rows.pivot_table(index=["system", "retriever"], columns="task", values=metric).reset_index(),
                  hide_index=True, key="eval_table")
@@ -52,6 +54,21 @@ def main() -> None:
     merged["Δ"] = merged[f"{metric} this"] - merged[f"{metric} other"]
     st.dataframe(merged, hide_index=True, key="eval_compare",
                  column_config={"Δ": st.column_config.NumberColumn(format="%+.4f")})
+
+
+def pipeline_details(payload: dict) -> None:
+    """What a pipeline report adds: its subset, models, stage times and the finetuning loss curve."""
+    st.caption(f"Pipeline profile {payload['profile']}: {payload.get('subset', '')}")
+    cols = st.columns(2)
+    cols[0].dataframe(pd.DataFrame([{"stage": k, "model": v} for k, v in (payload.get("models") or {}).items()]),
+                      hide_index=True, key="eval_models")
+    cols[1].dataframe(pd.DataFrame([{"stage": k, "seconds": v}
+                                    for k, v in (payload.get("stage_seconds") or {}).items()]),
+                      hide_index=True, key="eval_stages")
+    loss = pd.DataFrame(payload.get("loss_curve") or [])
+    if not loss.empty:
+        loss["step"] = range(1, len(loss) + 1)
+        st.plotly_chart(px.line(loss, x="step", y="loss", color="epoch", title="Finetuning loss"), key="eval_loss")
 
 
 main()

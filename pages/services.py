@@ -242,10 +242,12 @@ BEAM_SYSTEM = re.compile(r"^(?P<prefix>.+)-m(?P<beams>\d+)$")
 def metric_rows(payload: dict) -> list[dict]:
     """One row per system x retriever x task with test HR@k / NDCG@k and the chosen parameters."""
     out = []
-    for row in payload.get("rows", []):
+    rows = payload.get("rows") or (payload.get("full_table") or {}).get("rows", [])  # evaluation | pipeline report
+    for row in rows:
         for task, res in (row.get("results") or {}).items():
             test = res.get("test", {})
-            out.append({"system": row.get("system"), "retriever": row.get("retriever"), "task": task,
+            system = "Popular" if row.get("retriever") == "popular" else row.get("system")
+            out.append({"system": system, "retriever": row.get("retriever"), "task": task,
                         "HR@k": test.get("hr"), "NDCG@k": test.get("ndcg"), "params": str(res.get("params", ""))})
     return out
 

@@ -242,6 +242,25 @@ def test_evaluation_dashboard_and_comparison(app, demo_url):
     assert compare["Δ"].round(3).eq(0.1).all()
 
 
+def test_evaluation_dashboard_reads_a_pipeline_report(app, demo_url):
+    from db.models import Report
+
+    res = {"test": {"hr": 0.4, "ndcg": 0.2}, "params": {}}
+    table_ = {"rows": [{"system": s, "retriever": r, "results": {"user": res, "item": res}}
+                       for s, r in (("-", "popular"), ("betag", "bm25"), ("betag-m2", "birank"))]}
+    payload = {"profile": "quick", "subset": "the 100 most-interacted items", "full_table": table_,
+               "models": {"base": "transformers:gemma3-270m"}, "stage_seconds": {"base": 12.5},
+               "loss_curve": [{"epoch": 1, "step": 1, "loss": 1.8}, {"epoch": 1, "step": 2, "loss": 1.5}],
+               "tag_stats": {"betag": {"popularity": [["drama", 9], ["war", 2]]}}}
+    with _session(demo_url) as s:
+        s.add(Report(kind="pipeline", name="pipeline-quick", dataset="ml-100k", payload=payload))
+        s.commit()
+    goto(app, "evaluation")
+    assert "Popular" in set(table(app, "system", "retriever")["system"])
+    assert table(app, "stage", "seconds")["seconds"].tolist() == [12.5]
+    assert len(app.get("plotly_chart")) == 4  # loss curve, metrics, beams, tag popularity
+
+
 def test_import_page_lists_bad_rows(app, tmp_path):
     goto(app, "import_data")
     assert app.button(key="import_run").disabled

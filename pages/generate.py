@@ -9,6 +9,7 @@ import json
 import streamlit as st
 
 from betag_engine.catalog import browse
+from betag_engine.jobs.registry import check_params
 from betag_engine.jobs.runner import create_job, mark_dead_workers, mark_pending, request_cancel
 from betag_engine.jobs.worker import spawn_worker
 from betag_engine.settings import get_settings
@@ -61,6 +62,11 @@ def main() -> None:
 
 
 def start(kind: str, params: dict) -> None:
+    try:
+        check_params(kind, params)
+    except ValueError as exc:
+        st.session_state["flash"] = ("error", f"Not started: {exc}")
+        return
     job_id = create_job(kind, params, name=KINDS[kind], url=services.url())
     _spawn(job_id)
     st.session_state["flash"] = ("success", f"Started job {job_id} ({kind}); it keeps running if you leave.")

@@ -29,3 +29,30 @@ def handler_for(kind: str) -> Callable:
         raise ValueError(f"job kind must be one of {', '.join(sorted(JOB_HANDLERS))}, got {kind!r}")
     module, func = JOB_HANDLERS[kind].split(":")
     return getattr(importlib.import_module(module), func)
+
+
+JOB_PARAMS: dict[str, str] = {
+    "base-tags": "betag_engine.tagging.base_tags:BaseTagParams",
+    "taggpt": "betag_engine.tagging.taggpt:TagGPTParams",
+    "finetune": "betag_engine.tagging.finetune:FinetuneParams",
+    "betag": "betag_engine.tagging.betag:BetagParams",
+}
+
+
+def check_params(kind: str, params: dict) -> None:
+    """Refuse a job's parameters before it starts (unknown names, wrong values), naming the valid ones."""
+    from dataclasses import fields
+
+    handler_for(kind)  # unknown kind -> ValueError listing the kinds
+    if kind not in JOB_PARAMS:
+        return
+    module, name = JOB_PARAMS[kind].split(":")
+    cls = getattr(importlib.import_module(module), name)
+    valid = sorted(f.name for f in fields(cls))
+    unknown = sorted(set(params) - set(valid))
+    if unknown:
+        raise ValueError(f"{kind} job: unknown parameter(s) {', '.join(unknown)}; valid: {', '.join(valid)}")
+    try:
+        cls(**params)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{kind} job: {exc}") from exc

@@ -203,6 +203,16 @@ def test_generate_starts_a_worker_and_shows_it(app, demo_url):
     assert any("done" in e.label for e in app.expander)
 
 
+def test_generate_refuses_bad_parameters_before_starting(app, demo_url):
+    goto(app, "generate")
+    app.selectbox(key="gen_kind").select("base-tags").run()
+    app.text_area(key="gen_extra").input('{"beams": 4}').run()
+    app.button(key="gen_start").click().run()
+    assert any("unknown parameter(s) beams" in e.value for e in app.error)
+    with _session(demo_url) as s:
+        assert s.scalar(select(Job)) is None
+
+
 def test_generate_marks_a_dead_worker_and_resumes_it(app, demo_url):
     from betag_engine.jobs.runner import create_job
 

@@ -84,3 +84,14 @@ def test_dead_worker_is_marked_failed_and_the_job_resumes(db_url):
     with session_factory(db_url)() as s:
         assert s.get(Job, job_id).status == "done"
     assert len(log) == 6
+
+
+def test_check_params_names_the_bad_parameter():
+    from betag_engine.jobs.registry import check_params
+
+    check_params("base-tags", {"limit": 3})
+    check_params("evaluate", {"systems": ["native"]})
+    with pytest.raises(ValueError, match="base-tags job: unknown parameter\\(s\\) beams; valid: .*limit"):
+        check_params("base-tags", {"beams": 3})
+    with pytest.raises(ValueError, match="job kind must be one of"):
+        check_params("nope", {})

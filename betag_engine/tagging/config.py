@@ -1,20 +1,24 @@
 """Prompt templates per domain, as an editable dataclass saved with each tagging system's params.
 
 Base models (Gemma 3 270M) get few-shot *completion* prompts. The few-shot examples are items that are not in
-the built-in catalogs (films after 1998 for ml-100k/ml-1m) and span different genres, so copied tags do not
-leak an evaluated item's own tags (MODEL-NOTES: few-shot examples leak into outputs).
+the built-in catalogs (films after 1998 for ml-100k/ml-1m) and span different genres, moods and audiences, so
+copied tags do not leak an evaluated item's own tags (MODEL-NOTES: few-shot examples leak into outputs).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 _MOVIE_SHOTS = (
-    ("Inception (2010)", "dreams, heist, sci fi, thriller, mind bending, ensemble cast"),
-    ("Frozen (2013)", "animation, musical, sisters, winter, fairy tale, family"),
-    ("The Social Network (2010)", "drama, biography, facebook, college, friendship, betrayal"),
+    ("Gladiator (2000)", "historical epic, action, drama, ancient rome, revenge, gladiators, war, adults"),
+    ("Finding Nemo (2003)", "animation, family, adventure, comedy, ocean, fish, father and son, kids"),
+    ("Mean Girls (2004)", "teen comedy, high school, satire, friendship, popularity, teenagers"),
+    ("No Country for Old Men (2007)", "crime thriller, neo western, texas, hitman, violence, dark, suspense"),
+    ("The Notebook (2004)", "romance, drama, love story, 1940s, tearjerker, period piece"),
+    ("Zombieland (2009)", "horror comedy, zombies, road trip, post apocalyptic, dark humor, action"),
 )
 _PRODUCT_SHOTS = (
     ("Stainless steel French press coffee maker, 1 liter", "coffee, kitchen, brewing, stainless steel, french press"),
@@ -59,7 +63,7 @@ class PromptConfig:
             raise ValueError("instruction must not be empty")
 
     def base_prompt(self, item_text: str) -> str:
-        return self.base_template.replace("{item}", _one_line(item_text))
+        return self.base_template.replace("{item}", _one_line(_front_article(item_text)))
 
     def betag_prompt(self, base_tags: list[str]) -> str:
         """Inference prompt (§3.4): instruction, the item's base tags as line 1, then an open line 2."""
@@ -95,6 +99,19 @@ def tag_line(tags: list[str]) -> str:
     return ", ".join(t.replace(",", " ").replace("\n", " ") for t in tags)
 
 
+_TRAILING_ARTICLE = re.compile(r"^(?P<head>[^,(]+(?:,[^,(]+)*?), (?P<art>The|A|An)(?P<tail> \(\d{4}\)|)(?P<rest>.*)$",
+                               re.DOTALL)
+
+
+def _front_article(text: str) -> str:
+    """Catalog-style titles with a trailing article ("English Patient, The (1996)") read naturally to an LLM
+    as "The English Patient (1996)"; other text is unchanged."""
+    m = _TRAILING_ARTICLE.match(str(text).strip())
+    if not m:
+        return str(text)
+    return f"{m['art']} {m['head'].strip()}{m['tail']}{m['rest']}"
+
+
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())[:400]
 
@@ -102,7 +119,7 @@ def _one_line(text: str) -> str:
 DOMAIN_PRESETS: dict[str, dict[str, str]] = {
     "movies": {
         "base_template": _few_shot(
-            "Tags describing each movie: genre, themes, mood, setting, audience. Comma separated.",
+            "Tags for each movie: genre and subgenre, mood, themes, setting, audience. Comma separated.",
             "Movie",
             _MOVIE_SHOTS,
         ),

@@ -109,18 +109,19 @@ def set_confidences(session: Session, system: TaggingSystem, item_id: int, confi
 def item_tags(
     session: Session, system_name: str, item_ids: Iterable[int] | None = None
 ) -> dict[int, list[TagScore]]:
-    """Tags per item id for one system, each list sorted by count (desc) then tag."""
+    """Tags per item id for one system, each list sorted by count (desc), ties in the order they were stored
+    (a generated list keeps the model's order, most salient first, so truncating it keeps the best tags)."""
     system = get_system(session, system_name)
     stmt = select(ItemTag.item_id, ItemTag.tag, ItemTag.count, ItemTag.confidence).where(
         ItemTag.system_id == system.id
-    )
+    ).order_by(ItemTag.id)
     if item_ids is not None:
         stmt = stmt.where(ItemTag.item_id.in_(list(item_ids)))
     out: dict[int, list[TagScore]] = defaultdict(list)
     for item_id, tag, count, conf in session.execute(stmt):
         out[item_id].append(TagScore(tag, count, conf))
     for tags in out.values():
-        tags.sort(key=lambda t: (-t.count, t.tag))
+        tags.sort(key=lambda t: -t.count)  # stable: ties keep the stored order
     return dict(out)
 
 

@@ -25,7 +25,8 @@ def register(sub) -> None:
     p.add_argument("--m", type=int, help="BETag: beams per item.")
     p.add_argument("--adapter", help="BETag: adapter name ('none' = base model, the no-finetuning ablation).")
     p.add_argument("--sweep", type=lambda s: [int(x) for x in s.split(",") if x], help="BETag: e.g. 1,2,4.")
-    p.add_argument("--diverse-beams", action="store_true", help="BETag: diverse beam search instead of sampling.")
+    p.add_argument("--sampling", action="store_true",
+                   help="BETag: i.i.d. samples at --param temperature (0.8) instead of diverse greedy beams.")
     p.add_argument("--domain", choices=["movies", "products"], help="Prompt preset.")
     _selection(p)
     p.set_defaults(func=_generate)
@@ -87,8 +88,8 @@ def _generate(args) -> int:
             params[key] = value
     if args.method == "betag" and args.adapter is not None:
         params["adapter"] = None if args.adapter == "none" else args.adapter
-    if args.diverse_beams:
-        params["diverse_beams"] = True
+    if args.sampling:
+        params.update(diverse_beams=False, temperature=0.8)
     if args.method == "confidence" and not params.get("system"):
         raise ValueError("generate confidence needs --system (the tagging system to score)")
     params.update(_extra(args))

@@ -1,17 +1,23 @@
 """BETag tag generation (§3.4) -> system ``betag`` (and ablation / beam-sweep systems).
 
 For each item the prompt is the static instruction, the item's base tags as line 1, and an open line 2; ``m``
-completions are sampled (each cut at the newline), parsed, and counted over beams (eqs. 4-5: union of the
-beams' tags, count = number of beams containing the tag). Items are batched, and each item's ``m`` samples
+completions are decoded (each cut at the newline), parsed, and counted over beams (eqs. 4-5: union of the
+beams' tags, count = number of beams containing the tag). Items are batched, and each item's ``m`` beams
 share one prefilled prompt in the backend.
+
+Decoding defaults to the authors' released configuration: diverse beam search with one beam per group
+(greedy, Hamming diversity penalty 1.0), so beam j avoids the tokens beams < j chose at the same step, and the
+item's base tags count as beam 0. ``diverse_beams=false`` with a temperature gives i.i.d. sampling instead.
 
 Job params (all optional):
     system ("betag"); adapter: adapter name (model_cache_dir/adapters/<name>) or null = no finetuning
     (ablation ``betag-noft``); m (10) beams; sweep: list of beam counts, each also written as system
-    ``<sweep_prefix>{m}`` from the first m beams of the same sampling run (samples are i.i.d., so the
-    first m are a sample of size m); sweep_prefix ("betag-m"); temperature (0.8); top_k (0); top_p (1.0);
-    diverse_beams (false; Hamming-diverse beams, transformers backend only); max_new_tokens (40);
-    repetition_penalty (1.0);
+    ``<sweep_prefix>{m}`` from the first m beams of the same run (beam j of a diverse run depends only on
+    beams < j, and i.i.d. samples are exchangeable, so the first m beams are exactly a run with m);
+    sweep_prefix ("betag-m"); diverse_beams (true; transformers backend only); diversity_penalty (1.0);
+    temperature (0.0 = greedy within each group); top_k (0); top_p (1.0); max_new_tokens (40);
+    repetition_penalty (1.0); include_base (true: the item's base tags count as one more beam, as in the
+    authors' released code, where the base tags are beam 0 of M+1);
     base_system ("base"); max_tags_per_item (8); max_tags (12); item_ids | limit; batch_size (4 items per
     call); model; prompt (PromptConfig dict; default: the adapter's training prompt); seed.
 """
@@ -38,12 +44,14 @@ class BetagParams:
     m: int = field(default=10, metadata={"help": "Beams (samples) per item."})
     sweep: list[int] = field(default_factory=list, metadata={"help": "Also write systems for these beam counts."})
     sweep_prefix: str = "betag-m"
-    temperature: float = 0.8
+    temperature: float = 0.0
     top_k: int = 0
     top_p: float = 1.0
-    diverse_beams: bool = False
+    diverse_beams: bool = field(default=True, metadata={"help": "Diverse beams (the authors' code) vs sampling."})
+    diversity_penalty: float = 1.0
     max_new_tokens: int = 40
     repetition_penalty: float = 1.0
+    include_base: bool = field(default=True, metadata={"help": "Count the base tags as one more beam."})
     base_system: str = "base"
     max_tags_per_item: int = 8
     max_tags: int = 12
@@ -66,7 +74,7 @@ def sample_beams(backend: LLMBackend, base_tags: list[list[str]], prompt: Prompt
     """For each item's base tags, ``p.m`` parsed beams (each a list of tags)."""
     config = GenerationConfig(max_new_tokens=p.max_new_tokens, temperature=p.temperature, top_k=p.top_k,
                               top_p=p.top_p, repetition_penalty=p.repetition_penalty, num_samples=p.m,
-                              diverse_beams=p.diverse_beams, seed=p.seed)
+                              diverse_beams=p.diverse_beams, diversity_penalty=p.diversity_penalty, seed=p.seed)
     outputs = backend.generate([prompt.betag_prompt(tags) for tags in base_tags], config)
     return [[parse_tags(o, max_tags=p.max_tags) for o in outs] for outs in outputs]
 
@@ -106,8 +114,9 @@ def betag_job(ctx: JobContext, params: dict) -> dict:
         beams = sample_beams(backend, [base[i] for i in batch], prompt, p)
         handles = {name: ensure_system(session, name, "betag") for name in systems}
         for item_id, item_beams in zip(batch, beams):
+            first = [base[item_id]] if p.include_base else []
             for name, m in systems.items():
-                set_item_tags(session, handles[name], item_id, aggregate_beams(item_beams[:m]))
+                set_item_tags(session, handles[name], item_id, aggregate_beams(first + item_beams[:m]))
         return {f"item-{i}": {"beams": b} for i, b in zip(batch, beams)}
 
     processed = run_item_batches(ctx, item_ids, p.batch_size, work, f"betag {p.system}")

@@ -14,7 +14,8 @@ PROFILES: dict[str, dict] = {
         "description": f"the {QUICK_ITEMS} most-interacted items of the catalog and every user's interactions on "
         "them (sequences restricted to those items, then split leave-one-last; candidates = those items); base "
         "tags greedy without repetition penalty; TagGPT 3 samples; LoRA r=8 on q/v, 1 epoch over "
-        f"{QUICK_USERS} sampled users (windows of 10 items), lr 3e-4; m={QUICK_M} beams",
+        f"{QUICK_USERS} sampled users (windows of 10 items), lr 3e-4; m={QUICK_M} diverse beams (one greedy beam "
+        "per group, diversity penalty 1), the base tags counted as beam 0",
         "limit": QUICK_ITEMS,
         # repetition_penalty 1.0: the penalty also counts the prompt's tokens, so 1.15 pushed the model away
         # from the few-shot vocabulary (drama, family, thriller, ...) towards wrong genres

@@ -95,9 +95,13 @@ def test_pipeline_stages_on_tiny_model(tiny_model, demo_url):
                                      "max_new_tokens": 10}, demo_url)
     assert "lora" not in noft["model"] and "lora" in bt["model"]
     with session_factory(demo_url)() as s:
+        base_tags = item_tags(s, "base", pool)
         for name, top in (("betag", m), ("betag-m1", 1), ("betag-noft", m)):
-            for tags in item_tags(s, name).values():
-                assert all(1 <= t.count <= top for t in tags)
+            for item_id, tags in item_tags(s, name).items():
+                # the base tags are beam 0 (M+1 beams, as in the authors' code)
+                assert all(1 <= t.count <= top + 1 for t in tags)
+                counts = {t.tag: t.count for t in tags}
+                assert all(counts.get(t.tag, 0) >= 1 for t in base_tags[item_id][:8])
         target = next(iter(item_tags(s, "base", pool)))
     conf = _run("confidence", confidence_job, {"system": "base", "item_ids": [target]}, demo_url)
     assert conf["pairs_scored"] >= 1

@@ -45,9 +45,9 @@ def main() -> None:
         names = pv.titles(s, [r.item_id for r in before + after])
     left, right = st.columns(2)
     left.markdown("**Before** (stored tags)")
-    left.dataframe(frame(before, names, item_id), hide_index=True, key="rp_before")
+    left.dataframe(frame(before, names, item_id, "with the draft"), hide_index=True, key="rp_before")
     right.markdown("**After** (with the draft)")
-    right.dataframe(frame(after, names, item_id), hide_index=True, key="rp_after")
+    right.dataframe(frame(after, names, item_id, "change"), hide_index=True, key="rp_after")
     moved = sum(r.change != "=" for r in after)
     st.caption(f"{moved} of {len(after)} positions change with the draft." if draft != stored
                else "Edit the draft to see what changes.")
@@ -70,10 +70,10 @@ def build_query(session, qtype: str, item_id: int):
     return [t.strip() for t in tags.split(",") if t.strip()]
 
 
-def frame(rows, names: dict, edited: int) -> pd.DataFrame:
+def frame(rows, names: dict, edited: int, change_label: str) -> pd.DataFrame:
     return pd.DataFrame([{"rank": r.rank, "item_id": names.get(r.item_id, ("", ""))[0],
                           "title": ("✎ " if r.item_id == edited else "") + names.get(r.item_id, ("", ""))[1],
-                          "score": r.score, "change": r.change, "matched tags": r.matched} for r in rows])
+                          "score": r.score, change_label: r.change, "matched tags": r.matched} for r in rows])
 
 
 main()

@@ -35,7 +35,7 @@ class RankRow:
     item_id: int
     score: float
     matched: str
-    change: str  # "new", "▲3", "▼1", "=" relative to the other ranking
+    change: str  # after side: "new", "▲3", "▼1", "="; before side: "=", "→ 4" (its rank after), "out"
 
 
 def draft_tags(text: str, current: Mapping[str, float]) -> dict[str, float]:
@@ -48,16 +48,21 @@ def preview(tm: TagMatrix, retriever: str, query, item_id: int, draft: Mapping[s
     """Top-k for ``query`` with the stored tags and with ``item_id``'s tags replaced by ``draft``."""
     before = rank(tm, None, retriever, query, k=k, popularity=popularity)
     after = rank(with_item_tags(tm, item_id, draft), None, retriever, query, k=k, popularity=popularity)
-    return _rows(before, after), _rows(after, before)
+    return _rows(before, after, before_side=True), _rows(after, before, before_side=False)
 
 
-def _rows(ranking, other) -> list[RankRow]:
+def _rows(ranking, other, before_side: bool) -> list[RankRow]:
+    """Rows of one side; the other side's rank of the same item gives the change, read from before to after."""
     where = {r.item_id: pos for pos, r in enumerate(other, 1)}
     out = []
     for pos, r in enumerate(ranking, 1):
-        prev = where.get(r.item_id)
-        change = "new" if prev is None else ("=" if prev == pos else (f"▲{prev - pos}" if prev > pos
-                                                                         else f"▼{pos - prev}"))
+        there = where.get(r.item_id)
+        if there == pos:
+            change = "="
+        elif before_side:
+            change = "out" if there is None else f"→ {there}"
+        else:
+            change = "new" if there is None else (f"▲{there - pos}" if there > pos else f"▼{pos - there}")
         out.append(RankRow(pos, r.item_id, round(r.score, 4), ", ".join(r.matched_tags[:6]), change))
     return out
 

@@ -70,7 +70,9 @@ def pipeline_job(ctx: JobContext, params: dict) -> dict:
     eval_seconds = round(time.perf_counter() - start, 1)
     description = PROFILES[profile]["description"]
     if params.get("overrides"):
-        description += f" (profile defaults; this run overrides {json.dumps(params['overrides'], sort_keys=True)})"
+        changed = ", ".join(f"{stage}.{key}={json.dumps(value)}" for stage, kv in sorted(params["overrides"].items())
+                            for key, value in sorted(kv.items()))
+        description += f". This run overrides these profile values (they win over the text above): {changed}"
     report = build_report(dataset, profile, description, plan, stages, table, stats, eval_seconds, n_pool=len(pool))
     name = params.get("report_name") or f"pipeline-{dataset}-{profile}"
     paths = write_report(report, name)

@@ -27,3 +27,13 @@ def test_module_entry_point_runs_migrate(tmp_path):
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "betag.sqlite").exists()
+
+
+def test_evaluate_on_an_empty_database_imports_the_builtin_catalog_first(db_url, capsys):
+    """A fresh data directory: `evaluate --system native` works without a separate load-demo."""
+    assert main(["evaluate", "--system", "native", "--retriever", "bm25", "--task", "item", "--no-report"]) == 0
+    out = capsys.readouterr().out
+    assert "empty catalog, importing built-in ml-100k: items: 1682 added" in out
+    assert "native / bm25" in out
+    assert main(["evaluate", "--system", "native", "--task", "item", "--no-report"]) == 0
+    assert "importing built-in" not in capsys.readouterr().out  # only once, into an empty catalog

@@ -74,3 +74,19 @@ def import_builtin(session: Session, name: str = "ml-100k",
         session.rollback()
         raise
     return summary
+
+
+def ensure_builtin(session: Session, name: str = "ml-100k",
+                   progress: Callable[[str], None] | None = None) -> ImportSummary | None:
+    """First start: import the built-in dataset ``name`` into an empty catalog.
+
+    Returns:
+        The import summary, or None when the catalog already holds items (nothing is imported).
+    """
+    from sqlalchemy import func, select
+
+    from db.models import Item
+
+    if session.scalar(select(func.count(Item.id))):
+        return None
+    return import_builtin(session, name, progress=progress)

@@ -32,11 +32,13 @@ def register(sub) -> None:
 
 def _retrieval(args) -> int:
     from betag_engine.bench.retrieval import main
+    from betag_engine.commands.catalog import prepare_database
 
+    prepare_database()
     return main(args)
 
 
 def _generation(args) -> int:
-    from betag_engine.bench.generation import main  # written by the tagging side; imported only when asked
+    from betag_engine.bench.generation import main  # imported only when asked (loads torch)
 
     return main(args)

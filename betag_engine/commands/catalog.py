@@ -21,6 +21,17 @@ def register(sub) -> None:
     p.set_defaults(func=_import)
 
 
+def prepare_database(dataset: str = "ml-100k") -> None:
+    """Migrate, and into an empty catalog import the built-in ``dataset`` (what the app does on first start)."""
+    from betag_engine.catalog.movielens import ensure_builtin
+    from db.migrate import upgrade_head
+    from db.session import session_factory
+
+    upgrade_head()
+    with session_factory()() as s:
+        ensure_builtin(s, dataset, progress=lambda msg: print(f"empty catalog, importing built-in {dataset}: {msg}"))
+
+
 def _migrate(args) -> int:
     from db.migrate import upgrade_head
 

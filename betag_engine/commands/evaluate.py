@@ -57,10 +57,10 @@ def _params(args) -> dict:
 
 
 def _evaluate(args) -> int:
-    from db.migrate import upgrade_head
+    from betag_engine.commands.catalog import prepare_database
 
     params = _params(args)
-    upgrade_head()
+    prepare_database()
     payload = _run_job(params) if args.job else _run_direct(params, save=not args.no_report)
     print(payload["text"])
     if args.json:

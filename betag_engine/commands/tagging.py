@@ -65,12 +65,17 @@ def _common(args) -> dict:
     return {k: v for k, v in params.items() if v is not None}
 
 
-def _run(kind: str, params: dict) -> int:
+def _run(kind: str, params: dict, demo: str | None = "ml-100k") -> int:
+    """Run job ``kind``; an empty catalog first gets the built-in ``demo`` dataset (None: the job imports its own)."""
+    from betag_engine.commands.catalog import prepare_database
     from betag_engine.jobs.registry import handler_for
     from betag_engine.jobs.runner import run_job
     from db.migrate import upgrade_head
 
-    upgrade_head()
+    if demo:
+        prepare_database(demo)
+    else:
+        upgrade_head()
     fn = handler_for(kind)
     result = run_job(kind, params, lambda ctx: fn(ctx, params))
     result.pop("loss_curve", None)
@@ -122,7 +127,7 @@ def _pipeline(args) -> int:
         params["overrides"] = overrides
     if args.report_name:
         params["report_name"] = args.report_name
-    rc = _run("pipeline", params)
+    rc = _run("pipeline", params, demo=None)
     from pathlib import Path
 
     from betag_engine.settings import get_settings

@@ -23,18 +23,6 @@ TABLE2_SYSTEMS = ("native", "base", "taggpt", "betag")
 ABLATION_SYSTEMS = ("betag", "betag-noft", "betag-m1")
 
 
-def _ensure_dataset(ctx: JobContext, dataset: str) -> None:
-    from sqlalchemy import func, select
-
-    from betag_engine.catalog.movielens import import_builtin
-    from db.models import Item
-
-    with ctx.session() as s:
-        if not s.scalar(select(func.count(Item.id))):
-            ctx.log(f"importing {dataset}")
-            import_builtin(s, dataset)
-
-
 def _run_stage(ctx: JobContext, kind: str, params: dict) -> dict:
     from betag_engine.jobs.registry import handler_for
 
@@ -48,7 +36,10 @@ def pipeline_job(ctx: JobContext, params: dict) -> dict:
     dataset = params.get("dataset", "ml-100k")
     profile = params.get("profile", "quick")
     plan = stage_plan(profile, params.get("overrides"))
-    _ensure_dataset(ctx, dataset)
+    from betag_engine.catalog.movielens import ensure_builtin
+
+    with ctx.session() as s:
+        ensure_builtin(s, dataset, progress=ctx.log)
     payloads = ctx.unit_payloads()
     ctx.set_total(len(plan) + 1, f"pipeline {profile}")
     stages: dict[str, dict] = {}

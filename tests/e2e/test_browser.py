@@ -1,5 +1,13 @@
 """End to end in headless Chromium: first start on a temp database, approve a tag, find it on the audit page,
-no console errors; saves small screenshots of the main pages to docs/screenshots/."""
+no console errors; saves screenshots of the main pages.
+
+Environment (tests only):
+    BETAG_SCREENSHOTS_DIR: where the screenshots go (default test-artifacts/screenshots, git-ignored).
+    BETAG_E2E_DATABASE: a SQLite file to start from instead of an empty database; the test works on a copy. The
+        README's screenshots are taken this way from the quick pipeline's database, so that they show base,
+        TagGPT and BETag tags and a pipeline report:
+        BETAG_E2E_DATABASE=data/betag.sqlite BETAG_SCREENSHOTS_DIR=docs/screenshots pytest tests/e2e
+"""
 
 from __future__ import annotations
 
@@ -14,7 +22,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "docs" / "screenshots"
+SHOTS = Path(os.environ.get("BETAG_SCREENSHOTS_DIR") or ROOT / "test-artifacts" / "screenshots")
+START_FROM = os.environ.get("BETAG_E2E_DATABASE")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
@@ -32,8 +41,12 @@ def _free_port() -> int:
 @pytest.fixture
 def server(tmp_path):
     port = _free_port()
+    database = tmp_path / "data" / "e2e.sqlite"
+    if START_FROM:
+        database.parent.mkdir(parents=True)
+        _copy_sqlite(Path(START_FROM), database)
     env = dict(os.environ, BETAG_DATA_DIR=str(tmp_path / "data"), BETAG_REVIEWER="e2e-reviewer",
-               BETAG_DATABASE_URL=f"sqlite:///{tmp_path / 'data' / 'e2e.sqlite'}")
+               BETAG_DATABASE_URL=f"sqlite:///{database}")
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                              "--server.port", str(port), "--browser.gatherUsageStats", "false"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -46,6 +59,16 @@ def server(tmp_path):
     yield f"http://127.0.0.1:{port}"
     proc.terminate()
     proc.wait(timeout=20)
+
+
+def _copy_sqlite(source: Path, target: Path) -> None:
+    """A consistent copy of a (possibly WAL-mode, in-use) SQLite database."""
+    import sqlite3
+
+    if not source.is_file():
+        raise FileNotFoundError(f"BETAG_E2E_DATABASE={source}: no such file")
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
 
 
 @pytest.fixture
@@ -113,7 +136,8 @@ def test_first_start_approve_and_audit(server, browser):
                                 ("Compare", "compare", "Most often consumed next to it"),
                                 ("Retrieval preview", "retrieval", "Before"), ("Generate", "generate", "Start job"),
                                 ("Bulk review & export", "bulk", "Export curated tags"),
-                                ("Evaluation", "evaluation", "No evaluation report yet")):
+                                ("Evaluation", "evaluation", "Compare two runs" if START_FROM
+                                 else "No evaluation report yet")):
         _nav(browser, title)
         _wait_text(browser, marker)
         _shot(browser, name)
@@ -125,7 +149,10 @@ def test_first_start_approve_and_audit(server, browser):
     _wait_text(browser, "review in_review")  # the success message itself uses typographic quotes
     _nav(browser, "Audit")
     _wait_text(browser, "1 decision(s)")
-    _wait_text(browser, "e2e-reviewer approve 'animation' on Toy Story")
+    if START_FROM:
+        _wait_text(browser, "e2e-reviewer approve '")  # the first proposal of whichever system comes first
+    else:
+        _wait_text(browser, "e2e-reviewer approve 'animation' on Toy Story")
     _shot(browser, "audit")
     errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, "\n".join(errors)

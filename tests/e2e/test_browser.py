@@ -56,7 +56,7 @@ def server(tmp_path):
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 break
         time.sleep(0.3)
-    yield f"http://127.0.0.1:{port}"
+    yield f"http://127.0.0.1:{port}", database
     proc.terminate()
     proc.wait(timeout=20)
 
@@ -127,8 +127,12 @@ def _nav(driver, title: str) -> None:
     raise AssertionError(f"no navigation link {title!r}")
 
 
+XSS_TITLE = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+
+
 def test_first_start_approve_and_audit(server, browser):
-    browser.get(server)
+    address, database = server
+    browser.get(address)
     _wait_text(browser, "Tagging systems", timeout=180)  # first start: migrate + import ml-100k
     _wait_text(browser, "1,682")
     _shot(browser, "home")
@@ -154,5 +158,25 @@ def test_first_start_approve_and_audit(server, browser):
     else:
         _wait_text(browser, "e2e-reviewer approve 'animation' on Toy Story")
     _shot(browser, "audit")
+    _untrusted_title_is_plain_text(browser, database)
     errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, "\n".join(errors)
+
+
+def _untrusted_title_is_plain_text(driver, database: Path) -> None:
+    """Retitle the open item (Toy Story) with a script payload: Compare shows it literally and nothing runs."""
+    import sqlite3
+
+    from selenium.common.exceptions import NoAlertPresentException
+
+    with sqlite3.connect(database) as conn:
+        conn.execute("UPDATE items SET title = ? WHERE external_id = '1'", (XSS_TITLE,))
+    _nav(driver, "Compare")
+    _wait_text(driver, f"Item text: {XSS_TITLE}")
+    _idle(driver)
+    try:
+        text = driver.switch_to.alert.text
+    except NoAlertPresentException:
+        text = None
+    assert text is None, f"an alert ran: {text!r}"
+    assert not driver.find_elements("css selector", "img[src='x']")

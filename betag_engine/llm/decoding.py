@@ -61,6 +61,23 @@ def build_tables(tokenizer, model_config, vocab_size: int, restriction: str) -> 
     return TokenTables(newline, stop, allowed, to_allowed)
 
 
+def restrict_tables(tables: TokenTables, token_ids) -> TokenTables:
+    """``tables`` with the output vocabulary restricted to ``token_ids`` (plus every newline and stop token).
+
+    A LoRA adapter trained against a head restricted to its tag lines' tokens (``finetune`` with head "tags")
+    must generate through the same head: logits outside it were never trained down.
+    """
+    keep = tables.newline | tables.stop
+    ids = torch.as_tensor(sorted({int(i) for i in token_ids}), dtype=torch.long)
+    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= keep.numel()):
+        raise ValueError(f"head token ids must be in [0, {keep.numel()}), got {int(ids.min())}..{int(ids.max())}")
+    keep[ids] = True
+    allowed = keep.nonzero().squeeze(1)
+    to_allowed = torch.full((keep.numel(),), -1, dtype=torch.long)
+    to_allowed[allowed] = torch.arange(allowed.numel())
+    return TokenTables(tables.newline, tables.stop, allowed, to_allowed)
+
+
 class OutputHead:
     """The model's output layer, optionally restricted to ``allowed`` rows; applies Gemma's logit softcap."""
 

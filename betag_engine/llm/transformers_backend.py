@@ -7,17 +7,19 @@ applies the model's chat template and ends with the assistant turn opener. ``is_
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from betag_engine.llm.decoding import OutputHead, TokenTables, build_tables, decode
+from betag_engine.llm.decoding import OutputHead, TokenTables, build_tables, decode, restrict_tables
 from betag_engine.llm.interface import GenerationConfig
 from betag_engine.llm.models import LoadedModel, ModelLoadError, load_model, load_private_copy
 
 VOCAB_RESTRICTIONS = ("none", "ascii")
+HEAD_TOKENS_FILE = "head_tokens.json"  # in an adapter folder: the output vocabulary it was trained against
 _TABLES: dict[tuple, TokenTables] = {}  # per (model dir, restriction): decoding 262k tokens takes seconds
 
 
@@ -29,7 +31,9 @@ class TransformersBackend:
         batch_size: rows decoded together (prompts x samples); batching is the main CPU lever.
         vocab_restriction: ``none`` or ``ascii`` (sample only tokens whose text is ASCII; newline and EOS
             stay allowed). Greedy output is unchanged whenever the unrestricted argmax is ASCII.
-        adapter_path: a peft LoRA adapter directory to apply.
+        adapter_path: a peft LoRA adapter directory to apply. If it holds ``head_tokens.json`` (the adapter was
+            trained against an output layer restricted to those token ids), generation uses that same head
+            instead of ``vocab_restriction``.
         merge_adapter: merge the adapter into a private copy of the weights (faster inference).
     """
 
@@ -54,8 +58,10 @@ class TransformersBackend:
         self.vocab_restriction = vocab_restriction
         self.adapter_path = None if adapter_path is None else Path(adapter_path)
         self.model = loaded.model
+        self.head_tokens: tuple[int, ...] | None = None
         if self.adapter_path is not None:
             self.model = _apply_adapter(loaded, self.adapter_path, merge_adapter)
+            self.head_tokens = read_head_tokens(self.adapter_path)
         self.merged = merge_adapter
         self._head: OutputHead | None = None
 
@@ -89,10 +95,18 @@ class TransformersBackend:
 
     # -- generation ---------------------------------------------------------------------------------------
     def _tables(self) -> TokenTables:
-        key = (str(self.loaded.hf_dir), self.vocab_restriction, len(self.tokenizer))
+        if self.head_tokens is not None:
+            key = (str(self.loaded.hf_dir), "adapter", hash(self.head_tokens))
+            if key not in _TABLES:
+                _TABLES[key] = restrict_tables(self._base_tables("none"), self.head_tokens)
+            return _TABLES[key]
+        return self._base_tables(self.vocab_restriction)
+
+    def _base_tables(self, restriction: str) -> TokenTables:
+        key = (str(self.loaded.hf_dir), restriction, len(self.tokenizer))
         if key not in _TABLES:
             vocab = self.model.get_output_embeddings().weight.shape[0]
-            _TABLES[key] = build_tables(self.tokenizer, self.model.config, vocab, self.vocab_restriction)
+            _TABLES[key] = build_tables(self.tokenizer, self.model.config, vocab, restriction)
         return _TABLES[key]
 
     def _output_head(self) -> OutputHead:
@@ -174,6 +188,14 @@ class TransformersBackend:
             targets = ids[row, target_pos]
             scores.append(float(logprobs.gather(1, targets[:, None]).sum()))
         return scores
+
+
+def read_head_tokens(adapter_path: Path) -> tuple[int, ...] | None:
+    """The token ids an adapter's output layer was trained against, or None (trained on the full vocabulary)."""
+    path = Path(adapter_path) / HEAD_TOKENS_FILE
+    if not path.is_file():
+        return None
+    return tuple(int(i) for i in json.loads(path.read_text()))
 
 
 def _apply_adapter(loaded: LoadedModel, adapter_path: Path, merge: bool):

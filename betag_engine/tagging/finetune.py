@@ -11,7 +11,10 @@ Job params (all optional):
     item_ids | limit: restrict sequences to these items (quick profile); users: sample this many users;
     window (15); epochs (1); batch_size (4); lr (1e-4, paper); rank (8; paper 64); alpha (16);
     dropout (0.05); target_modules (["q_proj", "v_proj"]); max_tags_per_item (8); max_tokens (320);
-    seed (2024); prompt (PromptConfig dict).
+    seed (2024); prompt (PromptConfig dict); head ("tags"): the output layer the loss is computed over, "tags" =
+    only the token ids of the training tag lines (plus newline and end tokens), saved as the adapter's
+    ``head_tokens.json`` so that BETag generation uses the same head; "full" = the whole vocabulary. Gemma's
+    262k-row output layer is most of a training step's cost, so "tags" makes steps about 3x faster there.
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ from typing import Any
 from betag_engine.catalog.store import item_tags, user_sequences
 from betag_engine.jobs.runner import JobContext
 from betag_engine.tagging.common import select_items
-from betag_engine.tagging.config import PromptConfig
+from betag_engine.tagging.config import PromptConfig, tag_line
 from betag_engine.tagging.sequences import Example, build_examples, data_hash, training_sequences
+
+HEADS = ("tags", "full")
 
 
 @dataclass
@@ -50,8 +55,11 @@ class FinetuneParams:
     max_tokens: int = 320
     seed: int = 2024
     prompt: dict[str, Any] = field(default_factory=dict)
+    head: str = field(default="tags", metadata={"help": "Loss over the tag lines' tokens (tags) or all (full)."})
 
     def __post_init__(self) -> None:
+        if self.head not in HEADS:
+            raise ValueError(f"head must be one of {', '.join(HEADS)}, got {self.head!r}")
         for name in ("window", "epochs", "batch_size", "rank", "max_tags_per_item", "max_tokens"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -119,7 +127,10 @@ def finetune_job(ctx: JobContext, params: dict) -> dict:
         train, tags = load_training_data(s, p)
     if not train:
         raise ValueError(f"no training sequences: system {p.base_system!r} tags too few items of the selection")
-    digest = data_hash(train, tags, {"instruction": prompt.instruction, "window": p.window, "seed": p.seed})
+    extra = {"instruction": prompt.instruction, "window": p.window, "seed": p.seed}
+    if p.head != "full":  # adapters trained before the option existed used the full head: their hash stays
+        extra["head"] = p.head
+    digest = data_hash(train, tags, extra)
     out_dir = adapter_dir(p.adapter)
     out_dir.mkdir(parents=True, exist_ok=True)
     state = _read_state(out_dir, digest)
@@ -131,6 +142,8 @@ def finetune_job(ctx: JobContext, params: dict) -> dict:
         return _result(p, out_dir, state.get("model", p.model or ""), train, digest, losses, start)
     loaded, model = load_for_training(p, out_dir if done_epochs else None)
     tokenizer = loaded.tokenizer
+    head_ids = head_token_ids(loaded, [tag_line(tags[i]) for i in _items_of(train)]) if p.head == "tags" else None
+    step_loss = _loss_function(model, head_ids)
     optimizer = torch.optim.AdamW([q for q in model.parameters() if q.requires_grad], lr=p.lr)
     if done_epochs and (out_dir / "optimizer.pt").is_file():
         optimizer.load_state_dict(torch.load(out_dir / "optimizer.pt"))
@@ -143,7 +156,7 @@ def finetune_job(ctx: JobContext, params: dict) -> dict:
         for step, first in enumerate(range(0, len(examples), p.batch_size)):
             input_ids, mask, labels = encode_batch(tokenizer, examples[first : first + p.batch_size], p.max_tokens)
             dev = loaded.device
-            loss = model(input_ids=input_ids.to(dev), attention_mask=mask.to(dev), labels=labels.to(dev)).loss
+            loss = step_loss(input_ids.to(dev), mask.to(dev), labels.to(dev))
             loss.backward()
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
@@ -151,11 +164,59 @@ def finetune_job(ctx: JobContext, params: dict) -> dict:
             losses.append({"epoch": epoch, "step": step + 1, "loss": round(epoch_losses[-1], 4)})
             ctx.progress((epoch - 1) * steps_per_epoch + step + 1, f"epoch {epoch} loss {epoch_losses[-1]:.3f}")
         mean = sum(epoch_losses) / max(1, len(epoch_losses))
-        _save_epoch(out_dir, model, optimizer, p, prompt, digest, epoch, losses, len(examples), loaded.name)
+        _save_epoch(out_dir, model, optimizer, p, prompt, digest, epoch, losses, len(examples), loaded.name,
+                    head_ids)
         with ctx.session() as s:
             ctx.commit_units(s, [f"epoch-{epoch}"], {"mean_loss": mean, "examples": len(examples)})
         ctx.log(f"epoch {epoch}: mean loss {mean:.4f} over {len(examples)} examples")
     return _result(p, out_dir, loaded.name, train, digest, losses, start)
+
+
+def _items_of(train: dict[int, list[int]]) -> list[int]:
+    return sorted({i for seq in train.values() for i in seq})
+
+
+def head_token_ids(loaded, lines: list[str]) -> list[int]:
+    """The restricted output vocabulary: every token of the tag lines (each tokenized with its newline), plus
+    every newline and end token, exactly as ``restrict_tables`` completes it again at generation time."""
+    from betag_engine.llm.decoding import build_tables, restrict_tables
+
+    tokenizer = loaded.tokenizer
+    ids = {t for line in lines for t in tokenizer(line + "\n", add_special_tokens=False)["input_ids"]}
+    vocab = loaded.model.get_output_embeddings().weight.shape[0]
+    tables = restrict_tables(build_tables(tokenizer, loaded.model.config, vocab, "none"), ids)
+    return tables.allowed.tolist()
+
+
+def _loss_function(model, head_ids: list[int] | None):
+    """``loss(input_ids, mask, labels)``: the model's own loss (full head), or cross-entropy over ``head_ids``.
+
+    With a restricted head the logits are computed only at the positions that carry a label (the tag lines),
+    and only for the allowed rows of the output layer; a label outside them (a line that tokenizes differently
+    inside the text than alone) is skipped.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    if head_ids is None:
+        return lambda ids, mask, labels: model(input_ids=ids, attention_mask=mask, labels=labels).loss
+    from betag_engine.llm.decoding import OutputHead
+
+    allowed = torch.tensor(head_ids, dtype=torch.long)
+    head = OutputHead(model, allowed)
+    vocab = model.get_output_embeddings().weight.shape[0]
+    to_allowed = torch.full((vocab,), -100, dtype=torch.long)
+    to_allowed[allowed] = torch.arange(allowed.numel())
+    decoder = model.get_base_model().base_model  # the transformer without its output layer (LoRA inside)
+
+    def loss(ids, mask, labels):
+        hidden = decoder(input_ids=ids, attention_mask=mask).last_hidden_state[:, :-1]
+        targets = labels[:, 1:]  # the token at t is predicted from position t - 1
+        mapped = to_allowed.to(ids.device)[targets.clamp(min=0)].masked_fill(targets < 0, -100)
+        keep = mapped >= 0
+        return F.cross_entropy(head(hidden[keep]), mapped[keep])
+
+    return loss
 
 
 def _result(p, out_dir, model_name, train, digest, losses, start) -> dict:
@@ -175,10 +236,18 @@ def _read_state(out_dir: Path, digest: str) -> dict:
     return {"epochs_done": 0, "losses": []}
 
 
-def _save_epoch(out_dir, model, optimizer, p, prompt, digest, epoch, losses, n_examples, model_name) -> None:
+def _save_epoch(out_dir, model, optimizer, p, prompt, digest, epoch, losses, n_examples, model_name,
+                head_ids: list[int] | None) -> None:
     import torch
 
+    from betag_engine.llm.transformers_backend import HEAD_TOKENS_FILE
+
     model.save_pretrained(out_dir)  # adapter_model.safetensors + adapter_config.json
+    head_file = out_dir / HEAD_TOKENS_FILE
+    if head_ids is None:
+        head_file.unlink(missing_ok=True)
+    else:
+        head_file.write_text(json.dumps(head_ids))
     torch.save(optimizer.state_dict(), out_dir / "optimizer.pt")
     state = {"params": asdict(p), "model": model_name, "prompt": prompt.to_dict(), "data_hash": digest,
              "epochs_done": epoch,

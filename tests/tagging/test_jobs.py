@@ -83,6 +83,8 @@ def test_pipeline_stages_on_tiny_model(tiny_model, demo_url):
     assert (folder / "adapter_config.json").is_file() and (folder / "adapter_model.safetensors").is_file()
     state = json.loads((folder / "training.json").read_text())
     assert state["epochs_done"] == 1 and state["data_hash"] == ft["data_hash"] and ft["loss_curve"]
+    head = json.loads((folder / "head_tokens.json").read_text())  # default head "tags": the lines' tokens
+    assert state["params"]["head"] == "tags" and 0 < len(head) < 400
     ft2 = _run("finetune", finetune_job, {**ft_params, "epochs": 2}, demo_url)  # resumes after epoch 1
     assert [p["epoch"] for p in ft2["loss_curve"]].count(1) == len([p for p in ft["loss_curve"]])
     assert json.loads((folder / "training.json").read_text())["epochs_done"] == 2

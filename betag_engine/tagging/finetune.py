@@ -143,7 +143,7 @@ def finetune_job(ctx: JobContext, params: dict) -> dict:
     loaded, model = load_for_training(p, out_dir if done_epochs else None)
     tokenizer = loaded.tokenizer
     head_ids = head_token_ids(loaded, [tag_line(tags[i]) for i in _items_of(train)]) if p.head == "tags" else None
-    step_loss = _loss_function(model, head_ids)
+    step_loss = training_loss(model, head_ids)
     optimizer = torch.optim.AdamW([q for q in model.parameters() if q.requires_grad], lr=p.lr)
     if done_epochs and (out_dir / "optimizer.pt").is_file():
         optimizer.load_state_dict(torch.load(out_dir / "optimizer.pt"))
@@ -188,7 +188,7 @@ def head_token_ids(loaded, lines: list[str]) -> list[int]:
     return tables.allowed.tolist()
 
 
-def _loss_function(model, head_ids: list[int] | None):
+def training_loss(model, head_ids: list[int] | None):
     """``loss(input_ids, mask, labels)``: the model's own loss (full head), or cross-entropy over ``head_ids``.
 
     With a restricted head the logits are computed only at the positions that carry a label (the tag lines),

@@ -12,7 +12,7 @@ from betag_engine.llm.decoding import decode
 from betag_engine.llm.interface import GenerationConfig
 from betag_engine.llm.models import load_private_copy
 from betag_engine.llm.transformers_backend import HEAD_TOKENS_FILE, TransformersBackend
-from betag_engine.tagging.finetune import _loss_function, head_token_ids
+from betag_engine.tagging.finetune import head_token_ids, training_loss
 
 
 def _lora(loaded):
@@ -42,7 +42,7 @@ def test_every_token_allowed_gives_the_models_own_loss(tiny_loaded):
     ids, mask, labels = _batch(tiny_loaded.tokenizer)
     vocab = model.get_output_embeddings().weight.shape[0]
     with torch.no_grad():
-        ours = _loss_function(model, list(range(vocab)))(ids, mask, labels)
+        ours = training_loss(model, list(range(vocab)))(ids, mask, labels)
         theirs = model(input_ids=ids, attention_mask=mask, labels=labels).loss
     assert float(ours) == pytest.approx(float(theirs), rel=1e-5)
 
@@ -52,7 +52,7 @@ def test_restricted_loss_is_cross_entropy_over_the_allowed_rows(tiny_loaded):
     ids, mask, labels = _batch(tiny_loaded.tokenizer)
     allowed = sorted(set(ids[labels >= 0].tolist()) | {0, 5, 7})
     with torch.no_grad():
-        ours = _loss_function(model, allowed)(ids, mask, labels)
+        ours = training_loss(model, allowed)(ids, mask, labels)
         logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1][:, :, allowed]
     targets = labels[:, 1:]
     keep = targets >= 0

@@ -7,6 +7,8 @@ from betag_engine.catalog import browse
 from betag_engine.curation.state import tag_states
 from pages import services
 
+PER_ROW = 4  # tables side by side; more systems wrap onto further rows so tags stay readable
+
 
 def main() -> None:
     services.shell()
@@ -31,21 +33,15 @@ def main() -> None:
     st.text(f"Item text: {detail.title}" + (f". {detail.description}" if detail.description else "")
             + f"\nid {detail.external_id} · {detail.interactions} interactions · review: {detail.review_status}")
 
-    rows = browse.compare_rows(detail, states)
+    names = list(detail.tags)
+    shown = st.multiselect("Systems", names, default=browse.default_compare_systems(names), key="compare_systems",
+                           help="Ablation and beam-sweep systems (betag-noft, betag-m2, ...) can be added here.")
+    rows = browse.compare_rows(detail, states, shown)
     shared = {r["tag"] for r in rows if r["shared"]}
-    systems = [n for n in detail.tags]
-    cols = st.columns(len(systems))
-    for col, name in zip(cols, systems):
-        col.markdown(f"**{services.md(name)}**")
-        tags = detail.tags[name]
-        if not tags:
-            col.caption("no tags")
-            continue
-        frame = pd.DataFrame([{"": "★" if t.tag in shared else "", "tag": t.tag, "count": t.count,
-                               "confidence": t.confidence} for t in tags])
-        col.dataframe(frame, hide_index=True, key=f"compare_sys_{name}",
-                      column_config={"confidence": st.column_config.NumberColumn(format="%.2f")})
-    st.caption("★ = proposed by more than one system")
+    for first in range(0, len(shown), PER_ROW):
+        for col, name in zip(st.columns(PER_ROW), shown[first : first + PER_ROW]):
+            system_table(col, name, detail.tags[name], shared)
+    st.caption("★ = proposed by more than one of the systems shown")
 
     with st.expander("All tags in one table", expanded=False):
         st.dataframe(pd.DataFrame(rows), hide_index=True, key="compare_all")
@@ -58,6 +54,20 @@ def main() -> None:
     else:
         st.caption("No behaviour recorded for this item.")
     st.page_link("pages/review.py", label="Review this item", icon=":material/fact_check:")
+
+
+def system_table(col, name: str, tags: list, shared: set[str]) -> None:
+    col.markdown(f"**{services.md(name)}**")
+    if not tags:
+        col.caption("no tags")
+        return
+    frame = pd.DataFrame([{"": "★" if t.tag in shared else "", "tag": t.tag, "count": t.count,
+                           "conf": t.confidence} for t in tags])
+    col.dataframe(frame, hide_index=True, key=f"compare_sys_{name}",
+                  column_config={"": st.column_config.TextColumn(width=24),
+                                 "tag": st.column_config.TextColumn(width="medium"),
+                                 "count": st.column_config.NumberColumn(width=48, format="%g"),
+                                 "conf": st.column_config.NumberColumn(width=48, format="%.2f")})
 
 
 main()

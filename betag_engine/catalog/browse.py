@@ -206,9 +206,14 @@ def item_versions(session: Session, item_ids: list[int]) -> dict[int, int]:
     return dict(session.execute(select(Item.id, Item.review_version).where(Item.id.in_(item_ids))).all())
 
 
-def compare_rows(detail: ItemDetail, states: dict[str, str] | None = None) -> list[dict[str, Any]]:
-    """One row per tag: each system's count and confidence, how many systems share it, and its review state."""
-    names = list(detail.tags)
+def compare_rows(detail: ItemDetail, states: dict[str, str] | None = None,
+                 systems: list[str] | None = None) -> list[dict[str, Any]]:
+    """One row per tag: each system's count and confidence, how many systems share it, and its review state.
+
+    Args:
+        systems: the systems compared (default: every system of ``detail``); "shared" counts only these.
+    """
+    names = [n for n in (systems if systems is not None else detail.tags) if n in detail.tags]
     table: dict[str, dict[str, Any]] = {}
     for name in names:
         for ts in detail.tags[name]:
@@ -224,6 +229,15 @@ def compare_rows(detail: ItemDetail, states: dict[str, str] | None = None) -> li
         rows.append(row)
     rows.sort(key=lambda r: (-r["shared by"], r["tag"]))
     return rows
+
+
+COMPARE_DEFAULTS = ("native", "base", "taggpt", "betag", "curated")  # the paper's Table 2 systems, then people's
+
+
+def default_compare_systems(names: list[str]) -> list[str]:
+    """The systems Compare shows first: those of ``COMPARE_DEFAULTS`` present, else the first four."""
+    chosen = [n for n in COMPARE_DEFAULTS if n in names]
+    return chosen or list(names[:4])
 
 
 def co_consumed(session: Session, item_id: int, k: int = 10) -> list[CoItem]:

@@ -113,3 +113,18 @@ def test_item_detail_lists_every_system(session):
     item_id, _, tags = _first(session)
     detail = item_detail(session, item_id)
     assert [t.tag for t in detail.tags["native"]] == tags and detail.interactions > 0
+
+
+def test_compare_marks_tags_shared_among_the_shown_systems_only(session):
+    from betag_engine.catalog.browse import compare_rows, default_compare_systems
+
+    item = session.scalars(select(Item).order_by(Item.id)).first()
+    set_item_tags(session, ensure_system(session, "betag", "betag"), item.id, {"toys": 3.0, "pixar": 1.0})
+    set_item_tags(session, ensure_system(session, "betag-m2", "betag"), item.id, {"toys": 2.0, "pixar": 1.0})
+    session.commit()
+    detail = item_detail(session, item.id)
+    assert default_compare_systems(list(detail.tags)) == ["native", "betag"]  # sweep systems are opt-in
+    shown = {r["tag"]: r["shared by"] for r in compare_rows(detail, None, ["native", "betag"])}
+    assert shown["toys"] == 1 and "betag-m2 count" not in compare_rows(detail, None, ["native", "betag"])[0]
+    everything = {r["tag"]: r["shared by"] for r in compare_rows(detail)}
+    assert everything["toys"] == 2

@@ -25,8 +25,6 @@ def main() -> None:
     if rows.empty:
         st.warning("This report holds no metric rows.")
         st.stop()
-    if payload.get("profile"):
-        pipeline_details(payload)
     metric = st.radio("Metric", ("NDCG@k", "HR@k"), horizontal=True, key="eval_metric")
     st.dataframe(rows.pivot_table(index=["system", "retriever"], columns="task", values=metric).reset_index(),
                  hide_index=True, key="eval_table")
@@ -41,6 +39,9 @@ def main() -> None:
     if not pop.empty:
         st.plotly_chart(px.line(pop, x="rank", y="items", color="system", log_x=True, log_y=True,
                                 title="Tag popularity (items per tag, by rank; log-log)"), key="eval_pop")
+    if payload.get("profile"):
+        with st.expander("How this pipeline run was made: subset, models, stage times, finetuning loss"):
+            pipeline_details(payload)
 
     st.subheader("Compare two runs")
     other = st.selectbox("Against", [i for i in by_id if i != chosen] or [chosen], format_func=labels.get,

@@ -36,6 +36,16 @@ def register(sub) -> None:
                    "params['dataset'], else the database file name).")
     p.set_defaults(func=_evaluate)
 
+    d = sub.add_parser("diagnose", help="How much behaviour BETag beams carry, and the ceiling of oracle BETags "
+                                        "(betag_engine.tagging.diagnosis).")
+    d.add_argument("--system", action="append", default=[], help="BETag system(s) (default: betag, betag-noft).")
+    d.add_argument("--limit", type=int, help="Pool: the N most popular items (the quick profile's 150).")
+    d.add_argument("--base-system", default="base")
+    d.add_argument("--top-k", type=int, default=8, help="Successors that count as a hit.")
+    d.add_argument("--oracle-m", type=int, default=8, help="Successors per item in the oracle BETags.")
+    d.add_argument("--max-tags-per-item", type=int, default=6, help="Base tags per line in the oracle.")
+    d.set_defaults(func=_diagnose)
+
 
 def _params(args) -> dict:
     from betag_engine.settings import get_settings
@@ -111,3 +121,26 @@ def _run_job(params: dict) -> dict:
 
 def _call(fn, params, ctx):
     return fn(ctx, params)
+
+
+def _diagnose(args) -> int:
+    import numpy as np
+
+    from betag_engine.commands.catalog import prepare_database
+    from betag_engine.evaluation.table import format_table
+    from betag_engine.tagging.common import select_items
+    from betag_engine.tagging.diagnosis import diagnose
+    from db.session import session_factory
+
+    prepare_database()
+    with session_factory()() as s:
+        pool = np.array(sorted(select_items(s, {"limit": args.limit})), dtype=np.int64)
+        result = diagnose(s, args.system or ["betag", "betag-noft"], pool, args.base_system, args.top_k,
+                          args.oracle_m, args.max_tags_per_item)
+    for b in result.beams:
+        print(b.line())
+    if not result.beams:
+        print("no finished BETag job wrote these systems: only the oracle is evaluated")
+    print(f"oracle BETags (base tags + those of the {args.oracle_m} most frequent training successors):")
+    print(format_table(result.oracle))
+    return 0

@@ -38,8 +38,11 @@ def pipeline_job(ctx: JobContext, params: dict) -> dict:
     plan = stage_plan(profile, params.get("overrides"))
     from betag_engine.catalog.movielens import ensure_builtin
 
-    with ctx.session() as s:
-        ensure_builtin(s, dataset, progress=ctx.log)
+    with ctx.session() as s:  # no ctx.log inside: it writes through another connection while this one holds
+        summary = ensure_builtin(s, dataset)  # SQLite's write lock
+    if summary is not None:
+        ctx.log(f"imported the built-in {dataset}: {summary.items_added} items, "
+                f"{summary.interactions_added} interactions")
     payloads = ctx.unit_payloads()
     ctx.set_total(len(plan) + 1, f"pipeline {profile}")
     stages: dict[str, dict] = {}
@@ -58,6 +61,7 @@ def pipeline_job(ctx: JobContext, params: dict) -> dict:
     ctx.progress(len(plan), "evaluation")
     start = time.perf_counter()
     table, stats, pool = _evaluate(ctx, profile, plan)
+    diagnosis = _diagnose(ctx, plan, pool)
     eval_seconds = round(time.perf_counter() - start, 1)
     description = PROFILES[profile]["description"]
     if params.get("overrides"):
@@ -65,6 +69,7 @@ def pipeline_job(ctx: JobContext, params: dict) -> dict:
                             for key, value in sorted(kv.items()))
         description += f". This run overrides these profile values (they win over the text above): {changed}"
     report = build_report(dataset, profile, description, plan, stages, table, stats, eval_seconds, n_pool=len(pool))
+    report["diagnosis"] = diagnosis
     name = params.get("report_name") or f"pipeline-{dataset}-{profile}"
     paths = write_report(report, name)
     with ctx.session() as s:
@@ -101,3 +106,20 @@ def _evaluate(ctx: JobContext, profile: str, plan):
     table = evaluate_table(systems, sequences, item_ids=pool, progress=progress, dataset=profile)
     stats = {n: tag_stats(tm).as_dict(top=10) for n, tm in systems.items()}
     return table, stats, pool
+
+
+def _diagnose(ctx: JobContext, plan, pool) -> dict:
+    """Beam diagnosis of betag and betag-noft, and oracle BETags with as many successors as BETag has beams."""
+    from betag_engine.catalog.store import list_system_names
+    from betag_engine.tagging.diagnosis import diagnose
+
+    params = {name: p for name, _kind, p in plan}
+    with ctx.session() as s:
+        if params["finetune"]["base_system"] not in list_system_names(s):
+            return {}
+        result = diagnose(s, ["betag", "betag-noft"], pool, base_system=params["finetune"]["base_system"],
+                          oracle_m=int(params["betag"].get("m", 10)),
+                          max_tags_per_item=int(params["finetune"].get("max_tags_per_item", 8)))
+    for b in result.beams:
+        ctx.log(b.line())
+    return result.as_dict()

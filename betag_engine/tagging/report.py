@@ -75,6 +75,7 @@ def to_markdown(report: dict) -> str:
              "| m | retriever | user N@10 | item N@10 |", "|---|---|---|---|"]
     for r in report["beam_sweep"]:
         lines.append(f"| {r['m']} | {r['retriever']} | {_f(r['user_N@10'])} | {_f(r['item_N@10'])} |")
+    lines += _diagnosis_lines(report.get("diagnosis"))
     lines += ["", "## Tag statistics", "",
               "| system | tagged items | tags/item (mean) | count/item (mean) | distinct tags | single-item share |",
               "|---|---|---|---|---|---|"]
@@ -93,6 +94,26 @@ def to_markdown(report: dict) -> str:
                   f"{ft.get('first_loss')} -> {ft.get('last_loss')}, data hash {ft.get('data_hash')}, "
                   f"adapter {ft.get('adapter_dir')}."]
     return "\n".join(lines) + "\n"
+
+
+def _diagnosis_lines(diagnosis: dict | None) -> list[str]:
+    """The behaviour diagnosis (betag_engine.tagging.diagnosis): what the beams learned, and the oracle ceiling."""
+    if not diagnosis:
+        return []
+    m = diagnosis["oracle_m"]
+    lines = ["", "## Behaviour diagnosis", "",
+             "Beams compared with the base-tag lines of the pool's items (`python -m betag_engine diagnose`):", "",
+             "| system | beams | reproduce an item's line | distinct items | top-k successor | chance |",
+             "|---|---|---|---|---|---|"]
+    for b in diagnosis["beams"]:
+        lines.append(f"| {b['system']} | {b['beams']} | {b['exact_line_share']:.3f} | {b['distinct_items']} | "
+                     f"{b['successor_share']:.3f} (k={b['top_k']}) | {b['chance_share']:.3f} |")
+    rows = [{"system": "Popular" if r["system"] == "-" else r["system"], "retriever": r["retriever"],
+             **_row_metrics(r)} for r in diagnosis["oracle_table"]["rows"]]
+    lines += ["", f"Oracle BETags (eqs. 4-5 over the item's base tags and those of its {m} most frequent training "
+              "successors: what perfect finetuning would produce; the method's ceiling on these base tags):", "",
+              *_metric_table(rows)]
+    return lines
 
 
 def write_report(report: dict, name: str) -> dict[str, Path]:

@@ -11,6 +11,7 @@ from betag_engine.tagging.base_tags import base_tags_job
 from betag_engine.tagging.betag import betag_job
 from betag_engine.tagging.common import popular_item_ids
 from betag_engine.tagging.confidence import confidence_job
+from betag_engine.tagging.diagnosis import diagnose
 from betag_engine.tagging.finetune import adapter_dir, finetune_job
 from betag_engine.tagging.taggpt import taggpt_job
 from db.models import JobCheckpoint
@@ -105,7 +106,28 @@ def test_pipeline_stages_on_tiny_model(tiny_model, demo_url):
                 counts = {t.tag: t.count for t in tags}
                 assert all(counts.get(t.tag, 0) >= 1 for t in base_tags[item_id][:8])
         target = next(iter(item_tags(s, "base", pool)))
+        found = diagnose(s, ["betag", "betag-noft", "never-generated"], pool)
+    assert [d.system for d in found.beams] == ["betag", "betag-noft"]
+    assert all(d.beams == items * m and 0 <= d.successor_share <= d.exact_line_share <= 1 for d in found.beams)
+    assert {r.retriever for r in found.oracle.rows} == {"bm25", "birank", "popular"}
     conf = _run("confidence", confidence_job, {"system": "base", "item_ids": [target]}, demo_url)
     assert conf["pairs_scored"] >= 1
     with session_factory(demo_url)() as s:
         assert all(0.0 < t.confidence < 1.0 for t in item_tags(s, "base", [target])[target])
+
+
+def test_pipeline_on_an_empty_database_imports_the_catalog_then_reports(db_url, monkeypatch):
+    """The import runs inside the pipeline job; logging during it once deadlocked on SQLite's write lock."""
+    from pathlib import Path
+
+    from betag_engine.tagging import pipeline
+    from db.models import Job
+
+    monkeypatch.setattr(pipeline, "_run_stage", lambda ctx, kind, params: {"model": "not run in this test"})
+    params = {"dataset": "ml-100k", "profile": "quick"}
+    result = _run("pipeline", pipeline.pipeline_job, params, db_url)
+    report = json.loads(Path(result["json"]).read_text())
+    assert [r["system"] for r in report["table2"]] == ["Popular", "native", "native"]
+    assert report["n_items_evaluated"] == 150 and report["diagnosis"] == {}  # no base tags: nothing to diagnose
+    with session_factory(db_url)() as s:
+        assert "imported the built-in ml-100k: 1682 items, 100000 interactions" in s.query(Job).one().log

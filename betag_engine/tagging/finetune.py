@@ -140,6 +140,7 @@ def finetune_job(ctx: JobContext, params: dict) -> dict:
     ctx.set_total(p.epochs * steps_per_epoch, f"finetune {p.adapter}")
     if done_epochs >= p.epochs:
         return _result(p, out_dir, state.get("model", p.model or ""), train, digest, losses, start)
+    torch.manual_seed(p.seed)  # the LoRA weights' initialisation
     loaded, model = load_for_training(p, out_dir if done_epochs else None)
     tokenizer = loaded.tokenizer
     head_ids = head_token_ids(loaded, [tag_line(tags[i]) for i in _items_of(train)]) if p.head == "tags" else None
@@ -150,6 +151,7 @@ def finetune_job(ctx: JobContext, params: dict) -> dict:
     model.train()
     for epoch in range(done_epochs + 1, p.epochs + 1):
         rng = random.Random(p.seed * 1000 + epoch)  # fresh windows every epoch, reproducible on resume
+        torch.manual_seed(p.seed * 1000 + epoch)  # dropout: a resumed epoch draws what an uninterrupted run does
         examples = build_examples(train, tags, prompt.instruction, p.window, rng)
         rng.shuffle(examples)
         epoch_losses = []

@@ -131,3 +131,23 @@ def test_pipeline_on_an_empty_database_imports_the_catalog_then_reports(db_url, 
     assert report["n_items_evaluated"] == 150 and report["diagnosis"] == {}  # no base tags: nothing to diagnose
     with session_factory(db_url)() as s:
         assert "imported the built-in ml-100k: 1682 items, 100000 interactions" in s.query(Job).one().log
+
+
+def test_finetuning_is_reproducible(tiny_model, demo_url):
+    """Same params, same data: the same adapter (LoRA initialisation and dropout are seeded)."""
+    from safetensors.torch import load_file
+
+    with session_factory(demo_url)() as s:
+        pool = popular_item_ids(s, 10)
+        native = item_tags(s, "native", pool)
+        system = ensure_system(s, "base", "base")
+        for i in pool:
+            set_item_tags(s, system, i, {t.tag: 1.0 for t in native.get(i, [])})
+        s.commit()
+    weights = []
+    for name in ("seeded-a", "seeded-b"):
+        _run("finetune", finetune_job, {"adapter": name, "limit": 10, "users": 20, "epochs": 1, "batch_size": 8,
+                                        "rank": 4, "alpha": 8, "max_tokens": 64, "lr": 1e-3, "dropout": 0.1}, demo_url)
+        weights.append(load_file(adapter_dir(name) / "adapter_model.safetensors"))
+    assert weights[0].keys() == weights[1].keys()
+    assert all(weights[0][k].equal(weights[1][k]) for k in weights[0])

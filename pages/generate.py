@@ -93,9 +93,10 @@ def monitor() -> None:
     if not jobs:
         st.caption("No jobs yet.")
         return
-    for job in jobs:
+    for i, job in enumerate(jobs):
         active = job["status"] in ("pending", "running")
-        with st.expander(f"#{job['id']} {job['name']} · {job['status']}", expanded=active):
+        # the newest job stays open when it ends, so its outcome (or error) is what the page shows
+        with st.expander(f"#{job['id']} {job['name']} · {job['status']}", expanded=active or i == 0):
             total = job["total"] or 1
             st.progress(min(1.0, job["done"] / total), text=f"{job['done']}/{job['total']} · {job['message']}")
             if job["log"]:

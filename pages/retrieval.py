@@ -45,9 +45,11 @@ def main() -> None:
         names = pv.titles(s, [r.item_id for r in before + after])
     left, right = st.columns(2)
     left.markdown("**Before** (stored tags)")
-    left.dataframe(frame(before, names, item_id, "with the draft"), hide_index=True, key="rp_before")
+    left.dataframe(frame(before, names, item_id), hide_index=True, key="rp_before",
+                   column_config=COLUMNS)
     right.markdown("**After** (with the draft)")
-    right.dataframe(frame(after, names, item_id, "change"), hide_index=True, key="rp_after")
+    right.dataframe(frame(after, names, item_id), hide_index=True, key="rp_after",
+                    column_config=COLUMNS)
     moved = sum(r.change != "=" for r in after)
     st.caption(f"{moved} of {len(after)} positions change with the draft." if draft != stored
                else "Edit the draft to see what changes.")
@@ -70,10 +72,18 @@ def build_query(session, qtype: str, item_id: int):
     return [t.strip() for t in tags.split(",") if t.strip()]
 
 
-def frame(rows, names: dict, edited: int, change_label: str) -> pd.DataFrame:
-    return pd.DataFrame([{"rank": r.rank, "item_id": names.get(r.item_id, ("", ""))[0],
+# narrow fixed columns (item id last), so that the side-by-side tables show
+# the rank change and the matched tags without scrolling
+COLUMNS = {"rank": st.column_config.NumberColumn(width=40), "title": st.column_config.TextColumn(width=150),
+           "change": st.column_config.TextColumn(width=60, help="How the item's rank moves with the draft"),
+           "score": st.column_config.NumberColumn(width=55, format="%.3f")}
+
+
+def frame(rows, names: dict, edited: int) -> pd.DataFrame:
+    return pd.DataFrame([{"rank": r.rank,
                           "title": ("✎ " if r.item_id == edited else "") + names.get(r.item_id, ("", ""))[1],
-                          "score": r.score, change_label: r.change, "matched tags": r.matched} for r in rows])
+                          "change": r.change, "matched tags": r.matched, "score": r.score,
+                          "item_id": names.get(r.item_id, ("", ""))[0]} for r in rows])
 
 
 main()

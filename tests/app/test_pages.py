@@ -171,14 +171,14 @@ def test_what_if_draft_changes_the_ranking(app, demo_url):
     app.radio(key="rp_qtype").set_value("tags").run()
     app.text_input(key="rp_tags").input("animation, documentary").run()
     before = app.dataframe[0].value
-    assert before["with the draft"].eq("=").all()
+    assert before["change"].eq("=").all()
     draft = [t for t in app.text_input if t.key.startswith("rp_draft_")][0]
     draft.input("animation, documentary").run()
     after = app.dataframe[1].value
     edited = after[after["title"].str.startswith("✎ Toy Story")]
     assert len(edited) == 1 and edited["change"].iloc[0] == "new"
     assert not before["title"].str.contains("Toy Story").any()
-    moved = app.dataframe[0].value["with the draft"]
+    moved = app.dataframe[0].value["change"]
     assert moved.isin(["out"]).any() and moved.str.fullmatch(r"=|out|→ \d+").all()  # read from before to after
     app.button(key="rp_approve").click().run()
     with _session(demo_url) as s:

@@ -9,6 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from betag_engine.catalog.store import TagMatrix
+from betag_engine.retrieval import kernel
 from betag_engine.retrieval.birank import DENSE_LIMIT, BiRankBasis, birank_iterate, birank_operator
 from betag_engine.retrieval.bm25 import bm25_operator
 from betag_engine.retrieval.config import check_retriever, make_params
@@ -53,6 +54,13 @@ class Index:
     def n_items(self) -> int:
         return len(self.item_ids)
 
+    def operator_t(self):
+        """W^T, kept in CSR (or a contiguous dense array) so each batch of queries is one product."""
+        if self._wt is None and self.operator is not None:
+            self._wt = self.operator.T.tocsr() if sp.issparse(self.operator) else np.ascontiguousarray(
+                self.operator.T)
+        return self._wt
+
     def score(self, queries) -> np.ndarray:
         """Scores of every item for each query.
 
@@ -70,14 +78,11 @@ class Index:
             qt = q.T.toarray() if sp.issparse(q) else np.asarray(q).T
             out = birank_iterate(self.matrix, qt, self.params.alpha, self.params.beta).T
         else:
-            if self._wt is None:
-                # Q @ W^T: keep W^T in CSR (or a contiguous dense array) so each batch is one product.
-                self._wt = self.operator.T.tocsr() if sp.issparse(self.operator) else np.ascontiguousarray(
-                    self.operator.T)
-            if sp.issparse(self._wt):
-                out = sparse_operator_scores(self._wt, q)
+            wt = self.operator_t()
+            if sp.issparse(wt):
+                out = sparse_operator_scores(wt, q)
             else:
-                prod = q @ self._wt
+                prod = q @ wt
                 out = prod.toarray() if sp.issparse(prod) else np.asarray(prod)
         return out[0] if single else out
 
@@ -179,9 +184,29 @@ def retrieve(index: Index, queries, k: int = 10, exclude=None, candidates=None) 
     Returns:
         :class:`Results` (rows, item ids, scores), best first.
     """
+    if candidates is None and index.operator is not None and sp.issparse(index.operator) and kernel.available():
+        return _sparse_retrieve(index, queries, k, exclude)
     scores = np.array(index.score(queries), dtype=np.float64)
     _exclusion_mask(scores, exclude)
     return top_k(index, _restrict(scores, candidates), k)
+
+
+def _sparse_retrieve(index: Index, queries, k: int, exclude) -> Results:
+    """retrieve() for a sparse operator (BM25): the compiled score-and-select kernel, no dense score rows."""
+    single = not sp.issparse(queries) and np.ndim(queries) == 1
+    q = sp.csr_matrix(np.atleast_2d(queries) if single else queries)
+    if single and exclude is not None:
+        exclude = [exclude]
+    k = max(0, min(k, index.n_items))
+    if k == 0:
+        rows, vals = np.zeros((q.shape[0], 0), dtype=np.int64), np.zeros((q.shape[0], 0))
+    else:
+        rows, vals = kernel.sparse_topk(index.operator_t(), q, k, exclude)
+    ids = np.where(rows >= 0, index.item_ids[np.maximum(rows, 0)], -1)
+    if single:
+        keep = rows[0] >= 0
+        return Results(rows[0][keep], ids[0][keep], vals[0][keep])
+    return Results(rows, ids, vals)
 
 
 def score_candidates(index: Index, queries, candidates: np.ndarray) -> np.ndarray:

@@ -34,7 +34,7 @@ def _topk_impl(wt_indptr, wt_indices, wt_data, q_indptr, q_indices, q_data, ex_i
         work = 0
         for p in range(q_indptr[i], q_indptr[i + 1]):
             work += wt_indptr[q_indices[p] + 1] - wt_indptr[q_indices[p]]
-        if work * 4 > n_items:
+        if work * 16 > n_items:  # tags reach more than 1/16 of the items: a dense pass is cheaper
             _dense_query(wt_indptr, wt_indices, wt_data, q_indptr, q_indices, q_data, ex_indptr, ex_indices, i,
                          n_items, k, acc, state, rows[i], vals[i])
             continue

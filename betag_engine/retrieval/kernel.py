@@ -36,7 +36,7 @@ def _topk_impl(wt_indptr, wt_indices, wt_data, q_indptr, q_indices, q_data, ex_i
             work += wt_indptr[q_indices[p] + 1] - wt_indptr[q_indices[p]]
         if work * 16 > n_items:  # tags reach more than 1/16 of the items: a dense pass is cheaper
             _dense_query(wt_indptr, wt_indices, wt_data, q_indptr, q_indices, q_data, ex_indptr, ex_indices, i,
-                         n_items, k, acc, state, rows[i], vals[i])
+                         n_items, k, acc, rows[i], vals[i])
             continue
         for p in range(ex_indptr[i], ex_indptr[i + 1]):
             state[ex_indices[p]] = 2
@@ -78,27 +78,24 @@ def _topk_impl(wt_indptr, wt_indices, wt_data, q_indptr, q_indices, q_data, ex_i
 
 
 def _dense_query_impl(wt_indptr, wt_indices, wt_data, q_indptr, q_indices, q_data, ex_indptr, ex_indices, i,
-                      n_items, k, acc, state, best_r, best_v):
-    """A query whose tags reach a large share of the items: plain dense accumulation, then one scan."""
+                      n_items, k, acc, best_r, best_v):
+    """A query whose tags reach a large share of the items: plain dense accumulation, then one scan that also
+    clears the accumulator. best_v starts at -inf, so a row enters only by beating the k-th score: rows come in
+    order, so among equal scores the lower rows stay, and excluded rows (set to -inf) never enter."""
     for p in range(q_indptr[i], q_indptr[i + 1]):
         t = q_indices[p]
         v = q_data[p]
         for s in range(wt_indptr[t], wt_indptr[t + 1]):
             acc[wt_indices[s]] += v * wt_data[s]
     for p in range(ex_indptr[i], ex_indptr[i + 1]):
-        state[ex_indices[p]] = 2
-    filled = 0
+        acc[ex_indices[p]] = -np.inf
+    thr = best_v[k - 1]
     for r in range(n_items):
-        if state[r] != 2:
-            v = acc[r]
-            if filled < k:
-                _insert(best_r, best_v, k, filled, r, v)
-                filled += 1
-            elif v > best_v[k - 1]:  # equal scores keep the lower rows already held
-                _insert(best_r, best_v, k, filled, r, v)
+        x = acc[r]
         acc[r] = 0.0
-    for p in range(ex_indptr[i], ex_indptr[i + 1]):
-        state[ex_indices[p]] = 0
+        if x > thr:
+            _insert(best_r, best_v, k, k, r, x)
+            thr = best_v[k - 1]
 
 
 def _insert_impl(best_r, best_v, k, filled, r, v):

@@ -86,6 +86,8 @@ def to_markdown(report: dict) -> str:
     lines += ["", "## Run time per stage (s; the last run of each stage: stages finished earlier and resumed "
               "show only the resumed part)", "", "| stage | seconds |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in report["stage_seconds"].items()]
+    total = sum(report["stage_seconds"].values())
+    lines.append(f"| total | {total:.1f} ({int(total // 60)} min {int(total % 60)} s) |")
     lines += ["", "## Models", "", "| stage | model |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in report["models"].items() if v]
     ft = report.get("finetune", {})

@@ -129,6 +129,8 @@ def test_pipeline_on_an_empty_database_imports_the_catalog_then_reports(db_url, 
     report = json.loads(Path(result["json"]).read_text())
     assert [r["system"] for r in report["table2"]] == ["Popular", "native", "native"]
     assert report["n_items_evaluated"] == 150 and report["diagnosis"] == {}  # no base tags: nothing to diagnose
+    markdown = Path(result["json"]).with_suffix(".md").read_text()
+    assert "| total | " in markdown and " min " in markdown  # the whole run's time, against the 30-minute budget
     with session_factory(db_url)() as s:
         assert "imported the built-in ml-100k: 1682 items, 100000 interactions" in s.query(Job).one().log
 

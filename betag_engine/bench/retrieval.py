@@ -208,14 +208,15 @@ def _single_thread_numba() -> None:
 
 
 def _bm25s_accelerators() -> str:
-    """Which of bm25s's optional speed-ups are installed (numba scoring backend, jax top-k): they change its speed."""
+    """Which of bm25s's optional speed-ups are installed (numba scoring backend, jax top-k): they change its speed.
+    numba is the same package our kernel needs, so ``kernel.available()`` answers for both."""
     import importlib.util
 
     import bm25s
 
-    numba = importlib.util.find_spec("numba") is not None
     jax = importlib.util.find_spec("jax") is not None
-    return (f"{bm25s.__version__}: scoring backend {'numba' if numba else 'numpy'}, top-k {'jax' if jax else 'numpy'} "
+    return (f"{bm25s.__version__}: scoring backend {'numba' if kernel.available() else 'numpy'}, "
+            f"top-k {'jax' if jax else 'numpy'} "
             "(install numba and jax in the environment to time bm25s with its optional accelerators)")
 
 

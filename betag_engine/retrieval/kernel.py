@@ -53,20 +53,14 @@ def _topk_impl(wt_indptr, wt_indices, wt_data, q_indptr, q_indices, q_data, ex_i
                 if state[r] == 1:
                     acc[r] += v * wt_data[s]
         best_r = rows[i]
-        best_v = vals[i]
-        filled = 0
+        best_v = vals[i]  # starts at -inf: the lists fill up through the same insertion
         for j in range(nt):
-            r = touched[j]
-            _insert(best_r, best_v, k, filled, r, acc[r])
-            if filled < k:
-                filled += 1
-        if filled < k or best_v[k - 1] <= 0.0:  # untouched items score 0: they may belong in the top k
+            _insert(best_r, best_v, k, touched[j], acc[touched[j]])
+        if best_v[k - 1] <= 0.0:  # fewer than k items above 0: untouched items (score 0) may belong in the top k
             for r in range(n_items):
                 if state[r] == 0:
-                    _insert(best_r, best_v, k, filled, r, 0.0)
-                    if filled < k:
-                        filled += 1
-                    elif best_v[k - 1] > 0.0 or (best_v[k - 1] == 0.0 and best_r[k - 1] < r):
+                    _insert(best_r, best_v, k, r, 0.0)
+                    if best_v[k - 1] > 0.0 or (best_v[k - 1] == 0.0 and best_r[k - 1] < r):
                         break  # rows come in order: no later zero can displace the k-th
         for j in range(nt):
             r = touched[j]
@@ -94,16 +88,16 @@ def _dense_query_impl(wt_indptr, wt_indices, wt_data, q_indptr, q_indices, q_dat
         x = acc[r]
         acc[r] = 0.0
         if x > thr:
-            _insert(best_r, best_v, k, k, r, x)
+            _insert(best_r, best_v, k, r, x)
             thr = best_v[k - 1]
 
 
-def _insert_impl(best_r, best_v, k, filled, r, v):
-    """Insert (r, v) into the sorted lists (score descending, then row ascending) holding ``filled`` entries."""
-    n = filled if filled < k else k
-    if n == k and (v < best_v[k - 1] or (v == best_v[k - 1] and r > best_r[k - 1])):
+def _insert_impl(best_r, best_v, k, r, v):
+    """Insert (r, v) into the k-long lists sorted by score descending, then row ascending (empty slots hold
+    -inf and row -1, so they fill first); the k-th entry drops out."""
+    if v < best_v[k - 1] or (v == best_v[k - 1] and r > best_r[k - 1]):
         return
-    pos = n if n < k else k - 1
+    pos = k - 1
     while pos > 0 and (v > best_v[pos - 1] or (v == best_v[pos - 1] and r < best_r[pos - 1])):
         best_v[pos] = best_v[pos - 1]
         best_r[pos] = best_r[pos - 1]

@@ -162,7 +162,11 @@ def top_k(index: Index, scores: np.ndarray, k: int) -> Results:
     order = np.argsort(-part_scores, axis=1, kind="stable")
     rows = np.take_along_axis(part, order, axis=1)
     vals = np.take_along_axis(part_scores, order, axis=1)
-    rows = np.where(np.isfinite(vals), rows, -1)
+    return _results(index, np.where(np.isfinite(vals), rows, -1), vals, single)
+
+
+def _results(index: Index, rows: np.ndarray, vals: np.ndarray, single: bool) -> Results:
+    """Results from (n_queries, k) rows (-1 = padding) and scores; one query's padding dropped."""
     ids = np.where(rows >= 0, index.item_ids[np.maximum(rows, 0)], -1)
     if single:
         keep = rows[0] >= 0
@@ -202,11 +206,7 @@ def _sparse_retrieve(index: Index, queries, k: int, exclude) -> Results:
         rows, vals = np.zeros((q.shape[0], 0), dtype=np.int64), np.zeros((q.shape[0], 0))
     else:
         rows, vals = kernel.sparse_topk(index.operator_t(), q, k, exclude)
-    ids = np.where(rows >= 0, index.item_ids[np.maximum(rows, 0)], -1)
-    if single:
-        keep = rows[0] >= 0
-        return Results(rows[0][keep], ids[0][keep], vals[0][keep])
-    return Results(rows, ids, vals)
+    return _results(index, rows, vals, single)
 
 
 def score_candidates(index: Index, queries, candidates: np.ndarray) -> np.ndarray:

@@ -8,11 +8,8 @@ from typing import Any, Optional
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from betag_engine.vocabulary import JOB_PENDING, UNREVIEWED
 from db.base import Base
-
-SYSTEM_KINDS = ("native", "base", "taggpt", "betag", "curated", "custom")
-JOB_STATUSES = ("pending", "running", "done", "failed", "cancelled")
-REVIEW_ACTIONS = ("approve", "reject", "edit", "add", "remove", "undo")
 
 
 def utcnow() -> datetime:
@@ -28,7 +25,7 @@ class Item(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     metadata_json: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
     review_version: Mapped[int] = mapped_column(Integer, default=0)
-    review_status: Mapped[str] = mapped_column(String(16), default="unreviewed", index=True)
+    review_status: Mapped[str] = mapped_column(String(16), default=UNREVIEWED, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     tags: Mapped[list["ItemTag"]] = relationship(back_populates="item", cascade="all, delete-orphan")
@@ -93,7 +90,7 @@ class Job(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32), index=True)
     name: Mapped[str] = mapped_column(String(255), default="")
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=JOB_PENDING, index=True)
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     progress_done: Mapped[int] = mapped_column(Integer, default=0)
     progress_total: Mapped[int] = mapped_column(Integer, default=0)

@@ -5,7 +5,7 @@ import streamlit as st
 
 from betag_engine import curation
 from betag_engine.curation.audit import AuditFilter, audit_rows, reviewers
-from db.models import REVIEW_ACTIONS
+from betag_engine.vocabulary import REVIEW_ACTIONS
 from pages import services
 
 

@@ -4,7 +4,9 @@ import streamlit as st
 
 from betag_engine import curation
 from betag_engine.catalog import browse
+from betag_engine.curation.decisions import BULK_ACTIONS, BULK_ORDERS
 from betag_engine.curation.export import export_curated
+from betag_engine.vocabulary import CURATED
 from pages import services
 
 
@@ -15,7 +17,7 @@ def main() -> None:
     f = services.current_filter()
     ids = services.filtered_ids(services.url(), f)
     st.caption(f"{len(ids):,} items match the current filter (sidebar).")
-    sources = [n for n in services.systems(services.url()) if n != curation.CURATED_SYSTEM]
+    sources = [n for n in services.systems(services.url()) if n != CURATED]
     if not sources or not ids:
         st.info("Nothing to review: no tagging system or no item in the filter.")
         st.stop()
@@ -23,8 +25,8 @@ def main() -> None:
     st.subheader("Bulk decision")
     c1, c2, c3, c4 = st.columns(4)
     source = c1.selectbox("Tags of", sources, key="bulk_source")
-    action = c2.selectbox("Action", ("approve", "reject"), key="bulk_action")
-    order = c3.selectbox("Top tags by", ("count", "confidence"), key="bulk_order")
+    action = c2.selectbox("Action", BULK_ACTIONS, key="bulk_action")
+    order = c3.selectbox("Top tags by", BULK_ORDERS, key="bulk_order")
     top_k = c4.number_input("Top k per item (0 = all)", min_value=0, max_value=50, value=3, key="bulk_k")
     with services.db() as s:
         versions = browse.item_versions(s, ids)  # what the reviewer sees now; checked again on submit

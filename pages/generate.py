@@ -13,16 +13,22 @@ from betag_engine.jobs.registry import check_params
 from betag_engine.jobs.runner import create_job, mark_dead_workers, mark_pending, request_cancel
 from betag_engine.jobs.worker import spawn_worker
 from betag_engine.settings import get_settings
+from betag_engine.vocabulary import (
+    BETAG_JOB,
+    EVALUATE,
+    FINETUNE,
+    IMPORT_BUILTIN,
+    JOB_CANCELLED,
+    JOB_FAILED,
+    JOB_KINDS,
+    JOB_PENDING,
+    JOB_RUNNING,
+    TAGGPT_JOB,
+)
 from pages import services
 
-KINDS = {
-    "base-tags": "Base tags (one prompt per item)",
-    "taggpt": "TagGPT (samples, frequency filter, fusion)",
-    "finetune": "Finetune on behaviour (LoRA)",
-    "betag": "BETag tags (m beams per item)",
-    "evaluate": "Evaluation (HR@10 / NDCG@10)",
-    "import-builtin": "Re-import the built-in catalog",
-}
+KINDS = {k.name: k.label for k in JOB_KINDS.values() if k.on_generate_page}
+LLM_KINDS = [k for k in KINDS if k not in (EVALUATE, IMPORT_BUILTIN)]
 
 
 def main() -> None:
@@ -30,7 +36,7 @@ def main() -> None:
     st.title("Generate")
     kind = st.selectbox("Job", list(KINDS), format_func=KINDS.get, key="gen_kind")
     params: dict = {}
-    if kind in ("base-tags", "taggpt", "finetune", "betag"):
+    if kind in LLM_KINDS:
         model = st.text_input("Model (empty = configured default)", key="gen_model",
                               placeholder=get_settings().llm_model)
         if model.strip():
@@ -41,13 +47,13 @@ def main() -> None:
             params["limit"] = int(st.number_input("N", min_value=1, value=50, key="gen_limit"))
         elif subset == "Items in the current filter":
             params["item_ids"] = services.filtered_ids(services.url(), services.current_filter())
-    if kind == "taggpt":
+    if kind == TAGGPT_JOB:
         params["samples"] = int(st.number_input("Samples per item", 1, 50, 5, key="gen_samples"))
-    if kind == "finetune":
+    if kind == FINETUNE:
         params["epochs"] = int(st.number_input("Epochs", 1, 50, 1, key="gen_epochs"))
-    if kind == "betag":
+    if kind == BETAG_JOB:
         params["m"] = int(st.number_input("Beams per item (m)", 1, 50, 10, key="gen_beams"))
-    if kind == "evaluate":
+    if kind == EVALUATE:
         params["systems"] = st.multiselect("Systems", services.systems(services.url()), key="gen_systems")
     extra = st.text_area("Extra parameters (JSON object, merged in)", value="{}", key="gen_extra")
     try:
@@ -94,7 +100,7 @@ def monitor() -> None:
         st.caption("No jobs yet.")
         return
     for i, job in enumerate(jobs):
-        active = job["status"] in ("pending", "running")
+        active = job["status"] in (JOB_PENDING, JOB_RUNNING)
         # the newest job stays open when it ends, so its outcome (or error) is what the page shows
         with st.expander(f"#{job['id']} {job['name']} · {job['status']}", expanded=active or i == 0):
             total = job["total"] or 1
@@ -106,7 +112,7 @@ def monitor() -> None:
             if active:
                 st.button("Cancel", key=f"gen_cancel_{job['id']}", disabled=job["cancel_requested"],
                           on_click=request_cancel, args=(job["id"], services.url()))
-            elif job["status"] in ("failed", "cancelled"):
+            elif job["status"] in (JOB_FAILED, JOB_CANCELLED):
                 st.button("Resume", key=f"gen_resume_{job['id']}", on_click=resume, args=(job["id"],),
                           help="Run the job again; units it already finished are skipped.")
 

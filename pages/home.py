@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from betag_engine.catalog import browse
+from betag_engine.vocabulary import BASE, BETAG, IN_REVIEW, JOB_PENDING, JOB_RUNNING, REVIEWED
 from pages import services
 
 
@@ -33,8 +34,8 @@ def main() -> None:
         jobs = browse.recent_jobs(s, 8)
     st.subheader("Review progress")
     r1, r2, r3, r4 = st.columns(4)
-    r1.metric("Reviewed items", progress.by_status.get("reviewed", 0))
-    r2.metric("In review", progress.by_status.get("in_review", 0))
+    r1.metric("Reviewed items", progress.by_status.get(REVIEWED, 0))
+    r2.metric("In review", progress.by_status.get(IN_REVIEW, 0))
     r3.metric("Curated tags", progress.curated_tags)
     r4.metric("Decisions", progress.decisions, help=f"by {progress.reviewers} reviewer(s)")
 
@@ -52,11 +53,11 @@ def main() -> None:
 
 def next_steps(by_name: dict, progress: browse.ReviewProgress, jobs: list[dict]) -> list[str]:
     steps = []
-    if any(j["status"] in ("pending", "running") for j in jobs):
+    if any(j["status"] in (JOB_PENDING, JOB_RUNNING) for j in jobs):
         steps.append("A job is running: follow it on **Generate**.")
-    if not by_name.get("base") or not by_name["base"].items_tagged:
+    if not by_name.get(BASE) or not by_name[BASE].items_tagged:
         steps.append("Generate **base tags** (one LLM prompt per item) on **Generate**.")
-    elif not by_name.get("betag") or not by_name["betag"].items_tagged:
+    elif not by_name.get(BETAG) or not by_name[BETAG].items_tagged:
         steps.append("Finetune on behaviour and generate **BETag** tags on **Generate**.")
     if progress.curated_tags == 0:
         steps.append("Approve tags on **Review** (one item) or **Bulk review & export** (many items).")

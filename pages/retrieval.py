@@ -4,11 +4,10 @@ see the rankings before and after, side by side, before approving the draft."""
 import pandas as pd
 import streamlit as st
 
-from betag_engine import curation
 from betag_engine.catalog import browse
 from betag_engine.curation import preview as pv
 from betag_engine.errors import BetagError
-from betag_engine.retrieval import RETRIEVERS
+from betag_engine.vocabulary import CURATED, POPULAR, RETRIEVERS
 from pages import services
 
 
@@ -35,7 +34,7 @@ def main() -> None:
     text = st.text_input("Comma-separated tags", value=", ".join(stored), key=f"rp_draft_{item_id}_{system}")
     draft = pv.draft_tags(text, stored)
     tm = services.tag_matrix(url, system)
-    pop = services.popularity(url, system) if retriever == "popular" else None
+    pop = services.popularity(url, system) if retriever == POPULAR else None
     try:
         before, after = pv.preview(tm, retriever, query, item_id, draft, k=k, popularity=pop)
     except (BetagError, ValueError) as exc:
@@ -56,7 +55,7 @@ def main() -> None:
     who = services.reviewer()
     st.button("Approve the draft as this item's curated tags", key="rp_approve", disabled=not who or draft == {},
               on_click=services.run_action,
-              args=(pv.save_draft, item_id, draft, system if system != curation.CURATED_SYSTEM else "", who,
+              args=(pv.save_draft, item_id, draft, system if system != CURATED else "", who,
                     detail.review_version),
               kwargs={"success": "Draft saved as curated tags"})
 

@@ -8,17 +8,17 @@ from betag_engine.catalog import browse
 from betag_engine.curation.audit import AuditFilter, audit_rows
 from betag_engine.curation.queue import review_queue
 from betag_engine.curation.state import tag_states
+from betag_engine.vocabulary import APPROVED, CURATED, EDITED, PENDING, REJECTED, REMOVED
 from pages import services
 
-STATE_ICONS = {"approved": "✔ approved", "rejected": "✘ rejected", "edited": "✎ edited", "removed": "− removed",
-               "pending": "· pending"}
+STATE_ICONS = {APPROVED: "✔", REJECTED: "✘", EDITED: "✎", REMOVED: "−", PENDING: "·"}
 
 
 def main() -> None:
     services.shell()
     st.title("Review")
     who = services.require_reviewer()
-    sources = [n for n in services.systems(services.url()) if n != curation.CURATED_SYSTEM]
+    sources = [n for n in services.systems(services.url()) if n != CURATED]
     if not sources:
         st.info("No tagging system yet: import a catalog or generate tags first.")
         st.stop()
@@ -43,12 +43,13 @@ def main() -> None:
     version = detail.review_version  # bound into every callback: the optimistic-concurrency token
 
     proposed = detail.tags.get(source, [])
-    curated = {t.tag for t in detail.tags.get(curation.CURATED_SYSTEM, [])}
+    curated = {t.tag for t in detail.tags.get(CURATED, [])}
     for i, t in enumerate(proposed):
         c1, c2, c3, c4 = st.columns([4, 2, 1, 1])
         conf = f" · conf {t.confidence:.2f}" if t.confidence is not None else ""
         c1.text(f"{t.tag}  (count {t.count:g}{conf})")
-        c2.text(STATE_ICONS.get(states.get(t.tag, "pending"), ""))
+        state = states.get(t.tag, PENDING)
+        c2.text(f"{STATE_ICONS.get(state, '')} {state}")
         c3.button("Approve", key=f"review_approve_{i}", on_click=services.run_action,
                   args=(curation.approve_tags, item_id, [t.tag], source, who, version),
                   kwargs={"success": f"Approved '{t.tag}'"})

@@ -17,9 +17,9 @@ from betag_engine.catalog import browse
 from betag_engine.catalog.store import system_stats
 from betag_engine.errors import BetagError
 from betag_engine.settings import get_settings
+from betag_engine.vocabulary import REVIEW_STATUSES, row_label
 from db.session import session_scope
 
-REVIEW_STATUSES = ("unreviewed", "in_review", "reviewed")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
@@ -246,7 +246,7 @@ def metric_rows(payload: dict) -> list[dict]:
     for row in rows:
         for task, res in (row.get("results") or {}).items():
             test = res.get("test", {})
-            system = "Popular" if row.get("retriever") == "popular" else row.get("system")
+            system = row_label(row.get("system"), row.get("retriever"))
             out.append({"system": system, "retriever": row.get("retriever"), "task": task,
                         "HR@k": test.get("hr"), "NDCG@k": test.get("ndcg"), "params": str(res.get("params", ""))})
     return out

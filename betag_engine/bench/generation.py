@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from betag_engine.llm.interface import GenerationConfig
+from betag_engine.vocabulary import DEFAULT_DATASET
 
 DEFAULTS = {"items": 6, "beams": 4, "batch_size": 8, "max_new_tokens": 32, "lora_steps": 3}
 _EXAMPLES = (  # out of the movie domain on purpose: few-shot tags leak into outputs
@@ -47,7 +48,7 @@ class Figure:
 def _titles(n: int) -> list[str]:
     from betag_engine.catalog.movielens import load_frames
 
-    items, _ = load_frames("ml-100k")
+    items, _ = load_frames(DEFAULT_DATASET)
     return [f"{t} ({y})" if y else t for t, y in zip(items.title[:n], items.year[:n])]
 
 
@@ -155,7 +156,7 @@ def _behaviour_texts(count: int, seed: int) -> list[str]:
     """BETag-style training lines: one user's items, one line of native tags each (~200 tokens)."""
     from betag_engine.catalog.movielens import load_frames
 
-    items, inter = load_frames("ml-100k")
+    items, inter = load_frames(DEFAULT_DATASET)
     tags = dict(zip(items.item_id, items.tags.str.replace("|", ", ")))
     titles = dict(zip(items.item_id, items.title))
     rng = random.Random(seed)

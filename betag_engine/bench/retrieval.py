@@ -24,6 +24,7 @@ import scipy.sparse as sp
 from betag_engine.retrieval import kernel
 from betag_engine.retrieval.bm25 import bm25_operator
 from betag_engine.retrieval.fast import sparse_operator_scores, topk_block
+from betag_engine.vocabulary import BIRANK, BM25, NATIVE
 
 K1, B = 1.5, 0.75
 CHUNK = 256  # queries per sparse product: bounds the dense (CHUNK x n_items) score block
@@ -181,10 +182,10 @@ def _time_rank(system: str, repeats: int = 10) -> float | None:
     with session_factory()() as s:
         if system not in list_system_names(s):
             return None
-        rank(s, system, "bm25", 1)
+        rank(s, system, BM25, 1)
         t = time.perf_counter()
         for i in range(repeats):
-            rank(s, system, "bm25" if i % 2 else "birank", 1 + i, k=10)
+            rank(s, system, BM25 if i % 2 else BIRANK, 1 + i, k=10)
         return (time.perf_counter() - t) / repeats
 
 
@@ -222,7 +223,7 @@ def _bm25s_accelerators() -> str:
 
 def main(args) -> int:
     """Run the retrieval benchmark and print a table with ratios ours / bm25s (queries per second)."""
-    corpora = _db_corpora(args.system or ["native"])
+    corpora = _db_corpora(args.system or [NATIVE])
     corpora[f"synthetic {args.items // 1000}k x {args.tags // 1000}k zipf"] = synthetic_catalog(
         args.items, args.tags, args.tags_per_item, args.zipf, args.seed)
     results = []
@@ -245,7 +246,7 @@ def main(args) -> int:
           "'top10 scores =' is the share of sampled queries whose top-10 scores match bm25s (ties may swap items)")
     print(f"bm25s {_bm25s_accelerators()}")
     extra = {}
-    system = (args.system or ["native"])[0]
+    system = (args.system or [NATIVE])[0]
     if not args.skip_evaluate and f"db:{system}" in corpora:
         extra["rank_s"] = _time_rank(system)
         extra["evaluate_all_s"] = _time_evaluate_all(system)

@@ -14,11 +14,8 @@ from sqlalchemy.orm import Session
 
 from betag_engine.catalog.store import TagScore, item_tags
 from betag_engine.errors import NotFoundError
+from betag_engine.vocabulary import CURATED, NATIVE, REPORT_KINDS, REVIEW_STATUSES, SYSTEM_ORDER
 from db.models import Interaction, Item, ItemTag, Job, Report, ReviewDecision, TaggingSystem, User
-
-NATIVE_SYSTEM = "native"
-# Preferred left-to-right order of systems on the compare page; other systems follow by creation order.
-SYSTEM_ORDER = ("native", "base", "taggpt", "betag", "curated")
 
 
 @dataclass(frozen=True)
@@ -91,10 +88,10 @@ def catalog_counts(session: Session) -> CatalogCounts:
 
 
 def review_progress(session: Session) -> ReviewProgress:
-    by_status = {"unreviewed": 0, "in_review": 0, "reviewed": 0}
+    by_status = dict.fromkeys(REVIEW_STATUSES, 0)
     stmt = select(Item.review_status, func.count(Item.id)).group_by(Item.review_status)
     by_status.update(dict(session.execute(stmt).all()))
-    curated = session.scalar(select(TaggingSystem.id).where(TaggingSystem.name == "curated"))
+    curated = session.scalar(select(TaggingSystem.id).where(TaggingSystem.name == CURATED))
     return ReviewProgress(
         by_status=by_status,
         decisions=session.scalar(select(func.count(ReviewDecision.id))) or 0,
@@ -115,7 +112,7 @@ def recent_jobs(session: Session, limit: int = 10) -> list[dict[str, Any]]:
     ]
 
 
-def reports(session: Session, kinds: tuple[str, ...] = ("evaluation", "pipeline"), limit: int = 20) -> list[dict]:
+def reports(session: Session, kinds: tuple[str, ...] = REPORT_KINDS, limit: int = 20) -> list[dict]:
     """Stored reports, newest first: id, kind, name, dataset, created and the JSON payload."""
     rows = session.scalars(select(Report).where(Report.kind.in_(kinds)).order_by(Report.id.desc()).limit(limit))
     return [{"id": r.id, "kind": r.kind, "name": r.name, "dataset": r.dataset, "created": r.created_at,
@@ -123,7 +120,7 @@ def reports(session: Session, kinds: tuple[str, ...] = ("evaluation", "pipeline"
 
 
 def system_names(session: Session) -> list[str]:
-    """Tagging system names, in compare-page order."""
+    """Tagging system names: those of ``SYSTEM_ORDER`` in that order, then the others by creation order."""
     names = list(session.scalars(select(TaggingSystem.name).order_by(TaggingSystem.id)))
     ranked = [n for n in SYSTEM_ORDER if n in names]
     return ranked + [n for n in names if n not in ranked]
@@ -132,7 +129,7 @@ def system_names(session: Session) -> list[str]:
 def native_tag_choices(session: Session) -> list[str]:
     return sorted(session.scalars(
         select(ItemTag.tag).join(TaggingSystem, TaggingSystem.id == ItemTag.system_id)
-        .where(TaggingSystem.name == NATIVE_SYSTEM).distinct()))
+        .where(TaggingSystem.name == NATIVE).distinct()))
 
 
 def _tagged_by(system_name: str, tag: str | None = None):
@@ -149,7 +146,7 @@ def _where(f: ItemFilter) -> list:
         clauses.append(or_(Item.title.ilike(like, escape="\\"), Item.description.ilike(like, escape="\\"),
                            Item.external_id == text))
     if f.native_tag:
-        clauses.append(Item.id.in_(_tagged_by(NATIVE_SYSTEM, f.native_tag)))
+        clauses.append(Item.id.in_(_tagged_by(NATIVE, f.native_tag)))
     if f.review_status:
         clauses.append(Item.review_status == f.review_status)
     for name in f.systems:
@@ -170,7 +167,7 @@ def search_items(session: Session, f: ItemFilter, page: int = 1, page_size: int 
     items = list(session.scalars(
         select(Item).where(*_where(f)).order_by(Item.id).offset((page - 1) * page_size).limit(page_size)))
     ids = [i.id for i in items]
-    native = item_tags(session, NATIVE_SYSTEM, ids) if NATIVE_SYSTEM in system_names(session) else {}
+    native = item_tags(session, NATIVE, ids) if NATIVE in system_names(session) else {}
     systems: dict[int, list[str]] = {}
     for item_id, name in session.execute(
         select(ItemTag.item_id, TaggingSystem.name).join(TaggingSystem, TaggingSystem.id == ItemTag.system_id)
@@ -222,7 +219,7 @@ def compare_rows(detail: ItemDetail, states: dict[str, str] | None = None,
             row[f"{name} conf"] = ts.confidence
     rows = []
     for tag, row in table.items():
-        shared = sum(1 for n in names if n != "curated" and f"{n} count" in row)
+        shared = sum(1 for n in names if n != CURATED and f"{n} count" in row)
         row["shared by"] = shared
         row["shared"] = "★ shared" if shared > 1 else ""
         row["state"] = (states or {}).get(tag, "")
@@ -231,12 +228,9 @@ def compare_rows(detail: ItemDetail, states: dict[str, str] | None = None,
     return rows
 
 
-COMPARE_DEFAULTS = ("native", "base", "taggpt", "betag", "curated")  # the paper's Table 2 systems, then people's
-
-
 def default_compare_systems(names: list[str]) -> list[str]:
-    """The systems Compare shows first: those of ``COMPARE_DEFAULTS`` present, else the first four."""
-    chosen = [n for n in COMPARE_DEFAULTS if n in names]
+    """The systems Compare shows first: those of ``SYSTEM_ORDER`` present, else the first four."""
+    chosen = [n for n in SYSTEM_ORDER if n in names]
     return chosen or list(names[:4])
 
 

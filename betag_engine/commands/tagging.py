@@ -5,7 +5,20 @@ from __future__ import annotations
 
 import json
 
-GENERATE_KINDS = {"base": "base-tags", "taggpt": "taggpt", "betag": "betag", "confidence": "confidence"}
+from betag_engine.tagging.config import DOMAIN_PRESETS
+from betag_engine.tagging.profiles import DEFAULT_PROFILE, PROFILES, default_report_name
+from betag_engine.vocabulary import (
+    BETAG_JOB,
+    BUILTIN_DATASETS,
+    CONFIDENCE,
+    DEFAULT_ADAPTER,
+    DEFAULT_DATASET,
+    FINETUNE,
+    JOB_KINDS,
+    PIPELINE,
+)
+
+GENERATE_KINDS = {k.generate_method: k.name for k in JOB_KINDS.values() if k.generate_method}
 
 
 def _selection(p) -> None:
@@ -27,11 +40,11 @@ def register(sub) -> None:
     p.add_argument("--sweep", type=lambda s: [int(x) for x in s.split(",") if x], help="BETag: e.g. 1,2,4.")
     p.add_argument("--sampling", action="store_true",
                    help="BETag: i.i.d. samples at --param temperature (0.8) instead of diverse greedy beams.")
-    p.add_argument("--domain", choices=["movies", "products"], help="Prompt preset.")
+    p.add_argument("--domain", choices=list(DOMAIN_PRESETS), help="Prompt preset.")
     _selection(p)
     p.set_defaults(func=_generate)
     p = sub.add_parser("finetune", help="LoRA-finetune on behaviour sequences of base tags (BETag §3.3).")
-    p.add_argument("--adapter", default="betag")
+    p.add_argument("--adapter", default=DEFAULT_ADAPTER)
     p.add_argument("--epochs", type=int)
     p.add_argument("--users", type=int)
     p.add_argument("--rank", type=int)
@@ -41,8 +54,8 @@ def register(sub) -> None:
     _selection(p)
     p.set_defaults(func=_finetune)
     p = sub.add_parser("pipeline", help="Base -> TagGPT -> finetune -> BETag (+ablations) -> evaluation -> report.")
-    p.add_argument("--dataset", default="ml-100k", choices=["ml-100k", "ml-1m"])
-    p.add_argument("--profile", default="quick", choices=["quick", "full"])
+    p.add_argument("--dataset", default=DEFAULT_DATASET, choices=BUILTIN_DATASETS)
+    p.add_argument("--profile", default=DEFAULT_PROFILE, choices=list(PROFILES))
     p.add_argument("--override", action="append", default=[], metavar="STAGE.KEY=JSON",
                    help="Change one stage param, e.g. --override betag.m=10 --override finetune.epochs=2.")
     p.add_argument("--report-name")
@@ -65,7 +78,7 @@ def _common(args) -> dict:
     return {k: v for k, v in params.items() if v is not None}
 
 
-def _run(kind: str, params: dict, demo: str | None = "ml-100k") -> int:
+def _run(kind: str, params: dict, demo: str | None = DEFAULT_DATASET) -> int:
     """Run job ``kind``; an empty catalog first gets the built-in ``demo`` dataset (None: the job imports its own)."""
     from betag_engine.commands.catalog import prepare_database
     from betag_engine.jobs.registry import handler_for
@@ -91,11 +104,11 @@ def _generate(args) -> int:
         value = getattr(args, key)
         if value is not None:
             params[key] = value
-    if args.method == "betag" and args.adapter is not None:
+    if GENERATE_KINDS[args.method] == BETAG_JOB and args.adapter is not None:
         params["adapter"] = None if args.adapter == "none" else args.adapter
     if args.sampling:
         params.update(diverse_beams=False, temperature=0.8)
-    if args.method == "confidence" and not params.get("system"):
+    if GENERATE_KINDS[args.method] == CONFIDENCE and not params.get("system"):
         raise ValueError("generate confidence needs --system (the tagging system to score)")
     params.update(_extra(args))
     return _run(GENERATE_KINDS[args.method], params)
@@ -108,7 +121,7 @@ def _finetune(args) -> int:
         if value is not None:
             params[key] = value
     params.update(_extra(args))
-    return _run("finetune", params)
+    return _run(FINETUNE, params)
 
 
 def _pipeline(args) -> int:
@@ -127,12 +140,12 @@ def _pipeline(args) -> int:
         params["overrides"] = overrides
     if args.report_name:
         params["report_name"] = args.report_name
-    rc = _run("pipeline", params, demo=None)
+    rc = _run(PIPELINE, params, demo=None)
     from pathlib import Path
 
     from betag_engine.settings import get_settings
 
-    md = Path(get_settings().reports_dir) / f"{args.report_name or f'pipeline-{args.dataset}-{args.profile}'}.md"
+    md = Path(get_settings().reports_dir) / f"{args.report_name or default_report_name(args.dataset, args.profile)}.md"
     if md.is_file():
         print(md.read_text())
     return rc

@@ -5,7 +5,6 @@ Every decision changes the curated system only after an optimistic version check
 """
 
 from betag_engine.curation.decisions import (
-    CURATED_SYSTEM,
     DecisionResult,
     add_tag,
     approve_tags,
@@ -18,7 +17,6 @@ from betag_engine.curation.state import retry_busy
 from betag_engine.curation.undo import undo
 
 __all__ = [
-    "CURATED_SYSTEM",
     "DecisionResult",
     "add_tag",
     "approve_tags",

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from betag_engine.vocabulary import UNDO
 from db.models import Item, ReviewDecision
 
 
@@ -43,7 +44,7 @@ def audit_rows(session: Session, f: AuditFilter = AuditFilter(), limit: int = 50
     if f.until:
         stmt = stmt.where(ReviewDecision.created_at <= f.until)
     if f.live_only:
-        stmt = stmt.where(ReviewDecision.undone_by.is_(None), ReviewDecision.action != "undo")
+        stmt = stmt.where(ReviewDecision.undone_by.is_(None), ReviewDecision.action != UNDO)
     rows = session.execute(stmt.order_by(ReviewDecision.id.desc()).limit(limit)).all()
     return [
         {"id": d.id, "time (UTC)": d.created_at, "reviewer": d.reviewer, "action": d.action, "tag": d.tag,

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from betag_engine.catalog.normalize import normalize_tag
 from betag_engine.curation.state import (
-    CURATED_SYSTEM,
     apply_state,
     claim,
     curated_states,
@@ -26,11 +25,12 @@ from betag_engine.curation.state import (
     tag_states,
 )
 from betag_engine.errors import ConflictError, NotFoundError
+from betag_engine.vocabulary import ADD, APPROVE, APPROVED, EDIT, REJECT, REJECTED, REMOVE
 
 BULK_ORDERS = ("count", "confidence")
-BULK_ACTIONS = ("approve", "reject")
+BULK_ACTIONS = (APPROVE, REJECT)
 
-__all__ = ["CURATED_SYSTEM", "DecisionResult", "approve_tags", "reject_tags", "edit_tag", "add_tag", "remove_tag",
+__all__ = ["DecisionResult", "approve_tags", "reject_tags", "edit_tag", "add_tag", "remove_tag",
            "bulk_decide"]
 
 
@@ -57,12 +57,12 @@ def _decide(session: Session, item_id: int, tags: Iterable[str], source: str, re
     for tag in tags:
         if tag not in offered:
             raise NotFoundError(f"system {source!r} has no tag {tag!r} for item id {item_id}")
-        target = "approved" if action == "approve" else "rejected"
+        target = APPROVED if action == APPROVE else REJECTED
         if states.get(tag) == target:
             result.skipped.append(tag)
             continue
         before = curated_states(session, system, item_id, [tag])
-        after = {tag: offered[tag] if action == "approve" else None}
+        after = {tag: offered[tag] if action == APPROVE else None}
         apply_state(session, system, item_id, tag, after[tag])
         result.decision_ids.append(record(session, item_id, tag, action, reviewer, source, before, after, batch_id).id)
 
@@ -77,13 +77,13 @@ def approve_tags(session: Session, item_id: int, tags: Iterable[str], source: st
     Raises:
         ConflictError: the item changed since ``expected_version``; NotFoundError: unknown system or tag.
     """
-    return _single(session, item_id, list(tags), source, reviewer, expected_version, "approve")
+    return _single(session, item_id, list(tags), source, reviewer, expected_version, APPROVE)
 
 
 def reject_tags(session: Session, item_id: int, tags: Iterable[str], source: str, reviewer: str,
                 expected_version: int) -> DecisionResult:
     """Reject tags proposed by ``source`` (removing them from the curated system if they were there)."""
-    return _single(session, item_id, list(tags), source, reviewer, expected_version, "reject")
+    return _single(session, item_id, list(tags), source, reviewer, expected_version, REJECT)
 
 
 def _single(session, item_id, tags, source, reviewer, expected_version, action) -> DecisionResult:
@@ -112,7 +112,7 @@ def edit_tag(session: Session, item_id: int, old_tag: str, new_tag: str, source:
         after = {new: after[new]}
     for tag, state in after.items():
         apply_state(session, system, item_id, tag, state)
-    result.decision_ids.append(record(session, item_id, old_tag, "edit", reviewer, source, before, after, None).id)
+    result.decision_ids.append(record(session, item_id, old_tag, EDIT, reviewer, source, before, after, None).id)
     refresh_status(session, item_id)
     return result
 
@@ -131,7 +131,7 @@ def add_tag(session: Session, item_id: int, tag: str, reviewer: str, expected_ve
     else:
         after = {new: {"count": 1.0, "confidence": None}}
         apply_state(session, system, item_id, new, after[new])
-        result.decision_ids.append(record(session, item_id, new, "add", reviewer, "", before, after, None).id)
+        result.decision_ids.append(record(session, item_id, new, ADD, reviewer, "", before, after, None).id)
     refresh_status(session, item_id)
     return result
 
@@ -145,7 +145,7 @@ def remove_tag(session: Session, item_id: int, tag: str, reviewer: str, expected
     if before[tag] is None:
         raise NotFoundError(f"item id {item_id} has no curated tag {tag!r}")
     apply_state(session, system, item_id, tag, None)
-    result.decision_ids.append(record(session, item_id, tag, "remove", reviewer, "", before, {tag: None}, None).id)
+    result.decision_ids.append(record(session, item_id, tag, REMOVE, reviewer, "", before, {tag: None}, None).id)
     refresh_status(session, item_id)
     return result
 

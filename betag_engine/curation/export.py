@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from betag_engine.curation.state import CURATED_SYSTEM
+from betag_engine.vocabulary import CURATED
 from db.models import Item, ItemTag, TaggingSystem
 
 EXPORT_FORMATS = ("csv", "json")
@@ -35,7 +35,7 @@ def curated_records(session: Session, item_ids: Iterable[int] | None = None) -> 
         select(Item.external_id, Item.title, ItemTag.tag, ItemTag.count, ItemTag.confidence)
         .join(ItemTag, ItemTag.item_id == Item.id)
         .join(TaggingSystem, TaggingSystem.id == ItemTag.system_id)
-        .where(TaggingSystem.name == CURATED_SYSTEM)
+        .where(TaggingSystem.name == CURATED)
         .order_by(Item.id, ItemTag.count.desc(), ItemTag.tag)
     )
     if item_ids is not None:

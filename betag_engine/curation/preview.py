@@ -26,6 +26,7 @@ from betag_engine.curation.state import (
     source_tags,
 )
 from betag_engine.retrieval import rank, with_item_tags
+from betag_engine.vocabulary import ADD, APPROVE, REMOVE
 from db.models import Item, ItemTag, TaggingSystem
 
 
@@ -91,10 +92,10 @@ def save_draft(session: Session, item_id: int, draft: Mapping[str, float], sourc
         before = curated_states(session, system, item_id, [tag])
         if before[tag] == state or (before[tag] is not None and state is not None):
             continue
-        action = "remove" if state is None else ("approve" if tag in offered else "add")
+        action = REMOVE if state is None else (APPROVE if tag in offered else ADD)
         apply_state(session, system, item_id, tag, state)
         result.decision_ids.append(record(session, item_id, tag, action, reviewer,
-                                          source if action == "approve" else "", before, {tag: state},
+                                          source if action == APPROVE else "", before, {tag: state},
                                           result.batch_id).id)
     refresh_status(session, item_id)
     return result

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from betag_engine.catalog.browse import ItemFilter, filtered_item_ids, item_versions
 from betag_engine.catalog.store import item_tags
 from betag_engine.curation.state import tag_states
+from betag_engine.vocabulary import PENDING
 from db.models import Item
 
 
@@ -30,7 +31,7 @@ def review_queue(session: Session, f: ItemFilter, source: str, limit: int = 50) 
         if item_id not in tagged:
             continue
         states = tag_states(session, item_id)
-        pending = [t.tag for t in tagged[item_id] if states.get(t.tag) == "pending"]
+        pending = [t.tag for t in tagged[item_id] if states.get(t.tag) == PENDING]
         if pending:
             item = session.get(Item, item_id)
             out.append(QueueEntry(item_id, item.external_id, item.title, item.review_version, pending))

@@ -12,12 +12,25 @@ from sqlalchemy.orm import Session
 
 from betag_engine.catalog.store import ensure_system
 from betag_engine.errors import BetagError, ConflictError, NotFoundError
+from betag_engine.vocabulary import (
+    APPROVED,
+    CURATED,
+    EDIT,
+    EDITED,
+    IN_REVIEW,
+    PENDING,
+    REJECT,
+    REJECTED,
+    REMOVE,
+    REMOVED,
+    REVIEWED,
+    UNDO,
+    UNREVIEWED,
+)
 from db.models import Item, ItemTag, ReviewDecision, TaggingSystem
 
-CURATED_SYSTEM = "curated"
-REVIEW_STATUSES = ("unreviewed", "in_review", "reviewed")
 # Latest live decision on a tag that is not in the curated system -> the tag's review state.
-_CLOSED_STATES = {"reject": "rejected", "remove": "removed", "edit": "edited"}
+_CLOSED_STATES = {REJECT: REJECTED, REMOVE: REMOVED, EDIT: EDITED}
 BUSY_RETRIES = 3
 
 T = TypeVar("T")
@@ -25,7 +38,7 @@ TagState = dict[str, Any] | None  # {"count": float, "confidence": float | None}
 
 
 def curated_system(session: Session) -> TaggingSystem:
-    return ensure_system(session, CURATED_SYSTEM, "curated", model="human review")
+    return ensure_system(session, CURATED, CURATED, model="human review")
 
 
 def claim(session: Session, item_id: int, expected_version: int) -> int:
@@ -115,19 +128,19 @@ def source_tags(session: Session, system_name: str, item_id: int) -> dict[str, T
 
 def tag_states(session: Session, item_id: int) -> dict[str, str]:
     """Review state of every tag any system gives the item: approved, rejected, removed, edited or pending."""
-    curated = session.scalar(select(TaggingSystem.id).where(TaggingSystem.name == CURATED_SYSTEM))
+    curated = session.scalar(select(TaggingSystem.id).where(TaggingSystem.name == CURATED))
     rows = session.execute(select(ItemTag.tag, ItemTag.system_id).where(ItemTag.item_id == item_id)).all()
     approved = {t for t, sid in rows if sid == curated}
-    states = {t: "pending" for t, sid in rows if sid != curated}
+    states = {t: PENDING for t, sid in rows if sid != curated}
     live = session.execute(
         select(ReviewDecision.tag, ReviewDecision.action)
-        .where(ReviewDecision.item_id == item_id, ReviewDecision.undone_by.is_(None), ReviewDecision.action != "undo")
+        .where(ReviewDecision.item_id == item_id, ReviewDecision.undone_by.is_(None), ReviewDecision.action != UNDO)
         .order_by(ReviewDecision.id)
     )
     for tag, action in live:
-        states[tag] = _CLOSED_STATES.get(action, "approved")
+        states[tag] = _CLOSED_STATES.get(action, APPROVED)
     for tag in approved:
-        states[tag] = "approved"
+        states[tag] = APPROVED
     return states
 
 
@@ -136,11 +149,11 @@ def refresh_status(session: Session, item_id: int) -> str:
     states = tag_states(session, item_id)
     decided = session.scalar(select(func.count(ReviewDecision.id)).where(ReviewDecision.item_id == item_id,
                                                                           ReviewDecision.undone_by.is_(None),
-                                                                          ReviewDecision.action != "undo"))
+                                                                          ReviewDecision.action != UNDO))
     if not decided:
-        status = "unreviewed"
+        status = UNREVIEWED
     else:
-        status = "in_review" if "pending" in states.values() else "reviewed"
+        status = IN_REVIEW if PENDING in states.values() else REVIEWED
     session.execute(update(Item).where(Item.id == item_id).values(review_status=status))
     return status
 

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from betag_engine.curation.decisions import DecisionResult, _new_batch
 from betag_engine.curation.state import apply_state, curated_states, curated_system, record, refresh_status
 from betag_engine.errors import ConflictError, NotFoundError
+from betag_engine.vocabulary import UNDO
 from db.models import Item, ReviewDecision
 
 
@@ -23,7 +24,7 @@ def undo(session: Session, reviewer: str, decision_id: int | None = None,
     """
     if (decision_id is None) == (batch_id is None):
         raise ValueError("give exactly one of decision_id or batch_id")
-    stmt = select(ReviewDecision).where(ReviewDecision.action != "undo")
+    stmt = select(ReviewDecision).where(ReviewDecision.action != UNDO)
     stmt = stmt.where(ReviewDecision.id == decision_id) if decision_id is not None else stmt.where(
         ReviewDecision.batch_id == batch_id)
     decisions = list(session.scalars(stmt.order_by(ReviewDecision.id.desc())))
@@ -45,7 +46,7 @@ def undo(session: Session, reviewer: str, decision_id: int | None = None,
                                 f"({d.action} by {d.reviewer}); undo the later decision first. Nothing was undone.")
         for tag, state in before.items():
             apply_state(session, system, d.item_id, tag, state)
-        back = record(session, d.item_id, d.tag, "undo", reviewer, d.source_system, after, before, result.batch_id)
+        back = record(session, d.item_id, d.tag, UNDO, reviewer, d.source_system, after, before, result.batch_id)
         d.undone_by = back.id
         result.decision_ids.append(back.id)
     session.flush()

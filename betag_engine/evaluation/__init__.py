@@ -11,7 +11,6 @@ from betag_engine.evaluation.data import EvalInputs, dataset_label, load_inputs,
 from betag_engine.evaluation.metrics import Metrics, case_metrics, evaluate_scores, hr_at_k, ndcg_at_k
 from betag_engine.evaluation.negatives import sample_negatives
 from betag_engine.evaluation.protocol import (
-    TASKS,
     EvalConfig,
     EvalResult,
     Prepared,
@@ -27,7 +26,7 @@ from betag_engine.evaluation.table import Table, TableRow, evaluate_table, forma
 __all__ = [
     "Case", "Split", "leave_one_last", "restrict_sequences", "sample_negatives",
     "Metrics", "hr_at_k", "ndcg_at_k", "case_metrics", "evaluate_scores",
-    "TASKS", "EvalConfig", "EvalResult", "Prepared", "prepare", "align", "grid", "evaluate",
+    "EvalConfig", "EvalResult", "Prepared", "prepare", "align", "grid", "evaluate",
     "Table", "TableRow", "evaluate_table", "format_table",
     "TagStats", "tag_stats", "popularity_curve",
     "EvalInputs", "load_inputs", "dataset_label", "save_report",

@@ -18,9 +18,8 @@ from betag_engine.catalog.store import (
     tag_matrix,
     user_sequences,
 )
+from betag_engine.vocabulary import EVALUATION_REPORT, NATIVE
 from db.models import Report
-
-REPORT_KIND = "evaluation"
 
 
 @dataclass
@@ -36,8 +35,8 @@ class EvalInputs:
 def dataset_label(session: Session) -> str:
     """A name for the catalog: the native system's ``params['dataset']`` if set, else the database file name."""
     names = list_system_names(session)
-    if "native" in names:
-        label = (get_system(session, "native").params or {}).get("dataset")
+    if NATIVE in names:
+        label = (get_system(session, NATIVE).params or {}).get("dataset")
         if label:
             return str(label)
     url = str(session.get_bind().url)
@@ -63,7 +62,7 @@ def load_inputs(session: Session, systems: Sequence[str] | None = None) -> EvalI
 
 def save_report(session: Session, payload: dict, name: str = "", dataset: str = "") -> int:
     """Store an evaluation table (``Table.as_dict()``) as a Report row; returns its id (caller commits)."""
-    report = Report(kind=REPORT_KIND, name=name or "evaluation", dataset=dataset, payload=payload)
+    report = Report(kind=EVALUATION_REPORT, name=name or "evaluation", dataset=dataset, payload=payload)
     session.add(report)
     session.flush()
     return report.id

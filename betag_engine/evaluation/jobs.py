@@ -3,15 +3,41 @@
 from __future__ import annotations
 
 import time
-from dataclasses import fields
+from dataclasses import dataclass, field, fields
 
 from betag_engine.evaluation.data import load_inputs, save_report
-from betag_engine.evaluation.protocol import TASKS, EvalConfig
+from betag_engine.evaluation.protocol import EvalConfig
 from betag_engine.evaluation.stats import tag_stats
 from betag_engine.evaluation.table import Table, evaluate_table, format_table
 from betag_engine.jobs.runner import JobContext
+from betag_engine.vocabulary import TAG_RETRIEVERS, TASKS
 
 PROGRESS_EVERY_S = 0.5
+
+
+@dataclass(frozen=True)
+class EvaluateParams(EvalConfig):
+    """The protocol's settings (:class:`EvalConfig`) plus what to evaluate and how to name the report."""
+
+    systems: list[str] | None = field(default=None, metadata={"help": "Tagging systems (default: every system "
+                                                                        "with at least one tag)."})
+    retrievers: list[str] | None = field(default=None, metadata={"help": "Among " + ", ".join(TAG_RETRIEVERS)
+                                                                           + " (default: both)."})
+    tasks: list[str] | None = field(default=None, metadata={"help": "Among " + ", ".join(TASKS)
+                                                                      + " (default: both)."})
+    include_popular: bool = field(default=True, metadata={"help": "Add the Popular baseline's row."})
+    name: str = field(default="", metadata={"help": "Report name."})
+    dataset: str = field(default="", metadata={"help": "Dataset label of the report (default: the native "
+                                                         "system's params['dataset'], else the database name)."})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        bad = [r for r in self.retrievers or () if r not in TAG_RETRIEVERS]
+        if bad:
+            raise ValueError(f"retrievers must be among {', '.join(TAG_RETRIEVERS)}, got {bad}")
+        bad = [t for t in self.tasks or () if t not in TASKS]
+        if bad:
+            raise ValueError(f"tasks must be among {', '.join(TASKS)}, got {bad}")
 
 
 def config_from_params(params: dict) -> EvalConfig:
@@ -27,16 +53,12 @@ def evaluation_payload(table: Table, stats: dict) -> dict:
 
 
 def evaluate_job(ctx: JobContext, params: dict) -> dict:
-    """Run the evaluation table as a job.
-
-    Params (all optional): systems (list of names; default every system with tags), retrievers
-    (default ["bm25", "birank"]), tasks (default ["user", "item"]), include_popular (default true), name,
-    dataset (label; default from the database), and
-    any :class:`EvalConfig` field (k, n_negatives, seed, ties, bm25_k1, bm25_b, birank_values, weightings).
+    """Job kind "evaluate" (parameters :class:`EvaluateParams`): run the evaluation table as a job.
 
     Returns:
         {"report_id", "dataset", "rows": [{system, retriever, task metrics and params}], "elapsed_s"}.
     """
+    EvaluateParams(**params)  # refuses unknown or bad parameters before any work
     config = config_from_params(params)
     with ctx.session() as s:
         inputs = load_inputs(s, params.get("systems"))
@@ -58,7 +80,7 @@ def evaluate_job(ctx: JobContext, params: dict) -> dict:
             ctx.progress(n, message)
 
     table = evaluate_table(
-        inputs.systems, inputs.sequences, params.get("retrievers") or ("bm25", "birank"),
+        inputs.systems, inputs.sequences, params.get("retrievers") or TAG_RETRIEVERS,
         params.get("tasks") or TASKS, config, bool(params.get("include_popular", True)), inputs.dataset,
         item_ids=inputs.item_ids, done=done, on_cell=on_cell, progress=progress,
     )

@@ -21,8 +21,8 @@ from betag_engine.retrieval.config import WEIGHTINGS, check_retriever
 from betag_engine.retrieval.popular import popularity
 from betag_engine.retrieval.queries import item_queries, user_queries
 from betag_engine.retrieval.search import build_index, score_candidates
+from betag_engine.vocabulary import BIRANK, BM25, ITEM_TASK, POPULAR, TASKS, USER_TASK
 
-TASKS = ("user", "item")
 PHASES = ("validation", "test")
 
 
@@ -97,13 +97,13 @@ def grid(retriever: str, task: str, config: EvalConfig) -> list[dict]:
     check_retriever(retriever)
     if task not in TASKS:
         raise ValueError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
-    if retriever == "popular":
+    if retriever == POPULAR:
         return [{}]
-    if retriever == "bm25":
+    if retriever == BM25:
         base = [{"k1": float(k1), "b": float(b)} for k1 in config.bm25_k1 for b in config.bm25_b]
     else:
         base = [{"alpha": float(v), "beta": float(v)} for v in config.birank_values]
-    if task == "item":
+    if task == ITEM_TASK:
         return base
     return [{**p, "weighting": w} for p in base for w in config.weightings]
 
@@ -119,15 +119,15 @@ class _Scorer:
 
     def __init__(self, prepared: Prepared, tm: TagMatrix, retriever: str, task: str):
         self.p, self.tm, self.retriever, self.task = prepared, tm, retriever, task
-        self._basis = birank_basis(tm.matrix) if retriever == "birank" else None
+        self._basis = birank_basis(tm.matrix) if retriever == BIRANK else None
         self._indexes: dict[tuple, object] = {}
         self._queries: dict[tuple, sp.csr_matrix] = {}
 
     def queries(self, phase: str, weighting: str) -> sp.csr_matrix:
-        key = (phase, weighting if self.task == "user" else "")
+        key = (phase, weighting if self.task == USER_TASK else "")
         if key not in self._queries:
             hist = self.p.histories[phase]
-            if self.task == "item":
+            if self.task == ITEM_TASK:
                 rows = np.array([h[-1] for h in hist], dtype=np.int64)
                 self._queries[key] = item_queries(self.tm.matrix, rows)
             else:
@@ -207,5 +207,5 @@ def evaluate(
 
 def count_cells(systems: int, retrievers: list[str], tasks: list[str], config: EvalConfig, popular: bool) -> int:
     """How many units :func:`evaluate_table` computes (for progress totals)."""
-    per_system = sum(len(grid(r, t, config)) + 1 for r in retrievers if r != "popular" for t in tasks)
-    return systems * per_system + (sum(len(grid("popular", t, config)) + 1 for t in tasks) if popular else 0)
+    per_system = sum(len(grid(r, t, config)) + 1 for r in retrievers if r != POPULAR for t in tasks)
+    return systems * per_system + (sum(len(grid(POPULAR, t, config)) + 1 for t in tasks) if popular else 0)

@@ -10,7 +10,6 @@ import numpy as np
 
 from betag_engine.catalog.store import TagMatrix
 from betag_engine.evaluation.protocol import (
-    TASKS,
     CellCallback,
     EvalConfig,
     EvalResult,
@@ -19,8 +18,7 @@ from betag_engine.evaluation.protocol import (
     prepare,
 )
 from betag_engine.retrieval.config import check_retriever
-
-POPULAR_SYSTEM = "-"
+from betag_engine.vocabulary import NO_SYSTEM, POPULAR, POPULAR_LABEL, TAG_RETRIEVERS, TASKS
 
 
 @dataclass
@@ -55,7 +53,7 @@ class Table:
 def evaluate_table(
     systems: Mapping[str, TagMatrix],
     sequences: Mapping[int, list[int]],
-    retrievers: Sequence[str] = ("bm25", "birank"),
+    retrievers: Sequence[str] = TAG_RETRIEVERS,
     tasks: Sequence[str] = TASKS,
     config: EvalConfig = EvalConfig(),
     include_popular: bool = True,
@@ -87,8 +85,8 @@ def evaluate_table(
     bad = [t for t in tasks if t not in TASKS]
     if bad:
         raise ValueError(f"task must be one of {', '.join(TASKS)}, got {bad}")
-    include_popular = include_popular or "popular" in retrievers
-    retrievers = [r for r in retrievers if r != "popular"]
+    include_popular = include_popular or POPULAR in retrievers
+    retrievers = [r for r in retrievers if r != POPULAR]
     if item_ids is None:
         if not systems:
             raise ValueError("evaluate_table needs item_ids when no system is given")
@@ -109,7 +107,7 @@ def evaluate_table(
 
     plan = [(name, tm, r) for name, tm in systems.items() for r in retrievers]
     if include_popular:
-        plan.append((POPULAR_SYSTEM, None, "popular"))
+        plan.append((NO_SYSTEM, None, POPULAR))
     rows = []
     for name, tm, retriever in plan:
         row = TableRow(name, retriever)
@@ -122,7 +120,7 @@ def evaluate_table(
         "n_items": int(len(prepared.item_ids)), "n_users": prepared.n_users,
         "n_interactions": prepared.n_interactions, "n_validation_cases": len(split.validation),
         "n_test_cases": len(split.test), "n_short_users": len(split.short_users),
-        "systems": list(systems), "retrievers": list(retrievers) + (["popular"] if include_popular else []),
+        "systems": list(systems), "retrievers": list(retrievers) + ([POPULAR] if include_popular else []),
         "tasks": list(tasks), "cells_computed": counter["n"], "elapsed_s": round(time.perf_counter() - started, 3),
     }
     return Table(rows, meta)
@@ -144,7 +142,7 @@ def format_table(table: Table) -> str:
             f"{'item H@' + str(k):>8} {'item N@' + str(k):>8}  chosen params (user | item)")
     lines = [head, "-" * len(head)]
     for r in table.rows:
-        label = "Popular" if r.retriever == "popular" else f"{r.system} / {r.retriever}"
+        label = POPULAR_LABEL if r.retriever == POPULAR else f"{r.system} / {r.retriever}"
         params = " | ".join(_params_label(r.results[t].params) if t in r.results else "-" for t in TASKS)
         lines.append(
             f"{label:<{name_w}}  {_fmt(r.metric('user', 'hr')):>8} {_fmt(r.metric('user', 'ndcg')):>8}  "

@@ -1,53 +1,42 @@
-"""Job kinds a worker can run: kind -> "module:function" taking (JobContext, params) and returning a result dict.
+"""Resolve job kinds (``vocabulary.JOB_KINDS``) to their handler and parameter class, check parameters.
 
-Lazy strings keep the app and CLI start fast: heavy modules (torch, transformers) load only in the worker.
+The table holds module and attribute names, not objects, so that the app and the CLI start fast: heavy modules
+(torch, transformers) load only when a job of their kind runs.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from dataclasses import fields
 
-JOB_HANDLERS: dict[str, str] = {
-    "import-builtin": "betag_engine.jobs.builtin_jobs:import_builtin_job",
-    "evaluate": "betag_engine.evaluation.jobs:evaluate_job",
-    "base-tags": "betag_engine.tagging.base_tags:base_tags_job",
-    "taggpt": "betag_engine.tagging.taggpt:taggpt_job",
-    "finetune": "betag_engine.tagging.finetune:finetune_job",
-    "betag": "betag_engine.tagging.betag:betag_job",
-    "confidence": "betag_engine.tagging.confidence:confidence_job",
-    "pipeline": "betag_engine.tagging.pipeline:pipeline_job",
-}
+from betag_engine.vocabulary import JOB_KINDS, JobKind
 
 
-def register_handler(kind: str, target: str) -> None:
-    JOB_HANDLERS[kind] = target
+def job_kind(kind: str) -> JobKind:
+    """The table entry of ``kind``; ValueError listing every kind when it is unknown."""
+    if kind not in JOB_KINDS:
+        raise ValueError(f"job kind must be one of {', '.join(sorted(JOB_KINDS))}, got {kind!r}")
+    return JOB_KINDS[kind]
+
+
+def _module(kind: str):
+    return importlib.import_module(f"betag_engine.{job_kind(kind).module}")
 
 
 def handler_for(kind: str) -> Callable:
-    if kind not in JOB_HANDLERS:
-        raise ValueError(f"job kind must be one of {', '.join(sorted(JOB_HANDLERS))}, got {kind!r}")
-    module, func = JOB_HANDLERS[kind].split(":")
-    return getattr(importlib.import_module(module), func)
+    """The function running jobs of ``kind``: (JobContext, params dict) -> result dict."""
+    return getattr(_module(kind), job_kind(kind).handler)
 
 
-JOB_PARAMS: dict[str, str] = {
-    "base-tags": "betag_engine.tagging.base_tags:BaseTagParams",
-    "taggpt": "betag_engine.tagging.taggpt:TagGPTParams",
-    "finetune": "betag_engine.tagging.finetune:FinetuneParams",
-    "betag": "betag_engine.tagging.betag:BetagParams",
-}
+def params_class(kind: str) -> type:
+    """The parameter dataclass of ``kind`` (its fields' ``help`` metadata documents them)."""
+    return getattr(_module(kind), job_kind(kind).params)
 
 
 def check_params(kind: str, params: dict) -> None:
     """Refuse a job's parameters before it starts (unknown names, wrong values), naming the valid ones."""
-    from dataclasses import fields
-
-    handler_for(kind)  # unknown kind -> ValueError listing the kinds
-    if kind not in JOB_PARAMS:
-        return
-    module, name = JOB_PARAMS[kind].split(":")
-    cls = getattr(importlib.import_module(module), name)
+    cls = params_class(kind)
     valid = sorted(f.name for f in fields(cls))
     unknown = sorted(set(params) - set(valid))
     if unknown:

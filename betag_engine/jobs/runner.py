@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from betag_engine.errors import JobCancelled, NotFoundError
+from betag_engine.vocabulary import JOB_CANCELLED, JOB_DONE, JOB_FAILED, JOB_PENDING, JOB_RUNNING
 from db.models import Job, JobCheckpoint, utcnow
 from db.session import session_factory
 
@@ -34,7 +35,7 @@ def job_key(kind: str, params: Mapping[str, Any]) -> str:
 def create_job(kind: str, params: Mapping[str, Any], name: str = "", url: str | None = None) -> int:
     """Record a pending job and return its id (the app calls this, then starts a worker)."""
     with session_factory(url)() as s:
-        job = Job(kind=kind, name=name or kind, params=dict(params), status="pending")
+        job = Job(kind=kind, name=name or kind, params=dict(params), status=JOB_PENDING)
         s.add(job)
         s.commit()
         return job.id
@@ -134,21 +135,21 @@ def run_job(
         job = s.get(Job, job_id)
         if job is None:
             raise NotFoundError(f"job {job_id} does not exist")
-        job.status, job.started_at, job.worker_pid, job.error = "running", utcnow(), os.getpid(), ""
+        job.status, job.started_at, job.worker_pid, job.error = JOB_RUNNING, utcnow(), os.getpid(), ""
         job.cancel_requested, job.finished_at = False, None  # a resumed job starts uncancelled
         s.commit()
     ctx = JobContext(job_id, key, url=url, progress_bar=progress_bar)
     try:
         result = dict(fn(ctx) or {})
     except JobCancelled:
-        _finish(factory, job_id, "cancelled", error="cancelled by user; finished units are kept")
+        _finish(factory, job_id, JOB_CANCELLED, error="cancelled by user; finished units are kept")
         raise
     except BaseException as exc:
-        _finish(factory, job_id, "failed", error="".join(traceback.format_exception(exc))[-LOG_TAIL_CHARS:])
+        _finish(factory, job_id, JOB_FAILED, error="".join(traceback.format_exception(exc))[-LOG_TAIL_CHARS:])
         raise
     finally:
         ctx.close()
-    _finish(factory, job_id, "done", result=result)
+    _finish(factory, job_id, JOB_DONE, result=result)
     return result
 
 
@@ -158,7 +159,7 @@ def _finish(factory, job_id: int, status: str, error: str = "", result: dict | N
         job.status, job.finished_at, job.error = status, utcnow(), error
         if result is not None:
             job.result = json.loads(json.dumps(result, default=str))
-        if status == "done" and job.progress_total:
+        if status == JOB_DONE and job.progress_total:
             job.progress_done = job.progress_total
         s.commit()
 
@@ -172,7 +173,7 @@ def request_cancel(job_id: int, url: str | None = None) -> None:
 def mark_pending(job_id: int, url: str | None = None) -> None:
     """Put a failed or cancelled job back in the queue before a worker resumes it."""
     with session_factory(url)() as s:
-        s.execute(update(Job).where(Job.id == job_id).values(status="pending", cancel_requested=False))
+        s.execute(update(Job).where(Job.id == job_id).values(status=JOB_PENDING, cancel_requested=False))
         s.commit()
 
 
@@ -193,9 +194,9 @@ def mark_dead_workers(url: str | None = None) -> list[int]:
     Returns the ids marked. Only meaningful where workers run on this machine (the SQLite set-up)."""
     marked = []
     with session_factory(url)() as s:
-        for job in s.scalars(select(Job).where(Job.status == "running")):
+        for job in s.scalars(select(Job).where(Job.status == JOB_RUNNING)):
             if job.worker_pid and job.worker_pid != os.getpid() and not _pid_alive(job.worker_pid):
-                job.status, job.finished_at = "failed", utcnow()
+                job.status, job.finished_at = JOB_FAILED, utcnow()
                 job.error = (job.error + "\n" if job.error else "") + (
                     f"worker process {job.worker_pid} ended without finishing; "
                     "finished units are kept, resume to continue"

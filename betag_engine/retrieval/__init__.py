@@ -12,7 +12,6 @@ Typical use::
 from betag_engine.retrieval.birank import BiRankBasis, birank_basis, birank_iterate, birank_operator
 from betag_engine.retrieval.bm25 import bm25_operator
 from betag_engine.retrieval.config import (
-    RETRIEVERS,
     WEIGHTINGS,
     BiRankParams,
     BM25Params,
@@ -25,7 +24,7 @@ from betag_engine.retrieval.search import Index, Results, build_index, retrieve,
 from betag_engine.retrieval.what_if import RankedItem, rank, with_item_tags
 
 __all__ = [
-    "RETRIEVERS", "WEIGHTINGS", "BM25Params", "BiRankParams", "PopularParams", "make_params",
+    "WEIGHTINGS", "BM25Params", "BiRankParams", "PopularParams", "make_params",
     "bm25_operator", "BiRankBasis", "birank_basis", "birank_operator", "birank_iterate", "popularity",
     "history_weights", "item_queries", "user_queries", "tag_query",
     "Index", "Results", "build_index", "retrieve", "score_candidates", "top_k",

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-RETRIEVERS = ("bm25", "birank", "popular")
+from betag_engine.vocabulary import BIRANK, BM25, POPULAR, RETRIEVERS
+
 WEIGHTINGS = ("uniform", "linear")
 
 
@@ -45,7 +46,7 @@ class PopularParams:
     """Popular has no parameters: items ranked by their interaction count in the training data."""
 
 
-PARAM_CLASSES = {"bm25": BM25Params, "birank": BiRankParams, "popular": PopularParams}
+PARAM_CLASSES = {BM25: BM25Params, BIRANK: BiRankParams, POPULAR: PopularParams}
 
 
 def check_retriever(name: str) -> str:

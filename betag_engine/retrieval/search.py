@@ -14,6 +14,7 @@ from betag_engine.retrieval.birank import DENSE_LIMIT, BiRankBasis, birank_itera
 from betag_engine.retrieval.bm25 import bm25_operator
 from betag_engine.retrieval.config import check_retriever, make_params
 from betag_engine.retrieval.fast import sparse_operator_scores
+from betag_engine.vocabulary import BIRANK, BM25, POPULAR
 
 SCORE_CHUNK_ENTRIES = 20_000_000  # dense scores held at once when scoring many queries (~160 MB float64)
 DENSE_BIRANK_MAX_SIDE = 4000  # above this Gram size the closed form costs more than iterating a few queries
@@ -72,7 +73,7 @@ class Index:
         """
         single = not sp.issparse(queries) and np.ndim(queries) == 1
         q = sp.csr_matrix(np.atleast_2d(queries)) if single else queries
-        if self.retriever == "popular":
+        if self.retriever == POPULAR:
             out = np.broadcast_to(self.prior, (q.shape[0], self.n_items)).copy()
         elif self.operator is None:
             qt = q.T.toarray() if sp.issparse(q) else np.asarray(q).T
@@ -89,7 +90,7 @@ class Index:
 
 def build_index(
     tag_matrix: TagMatrix,
-    retriever: str = "bm25",
+    retriever: str = BM25,
     params: Any = None,
     popularity: np.ndarray | None = None,
     basis: BiRankBasis | None = None,
@@ -114,9 +115,9 @@ def build_index(
     p = make_params(retriever, params)
     a = sp.csr_matrix(tag_matrix.matrix)
     idx = Index(retriever, p, np.asarray(tag_matrix.item_ids), list(tag_matrix.tags), a)
-    if retriever == "bm25":
+    if retriever == BM25:
         idx.operator = bm25_operator(a, p.k1, p.b)
-    elif retriever == "birank":
+    elif retriever == BIRANK:
         if method == "auto":
             small = min(a.shape) <= DENSE_BIRANK_MAX_SIDE and a.shape[0] * a.shape[1] <= DENSE_LIMIT
             method = "dense" if small or basis is not None else "iterative"
@@ -221,7 +222,7 @@ def score_candidates(index: Index, queries, candidates: np.ndarray) -> np.ndarra
         float array (n_queries, n_candidates).
     """
     cand = np.asarray(candidates, dtype=np.int64)
-    if index.retriever == "popular":
+    if index.retriever == POPULAR:
         return index.prior[cand]
     q = sp.csr_matrix(queries)
     step = max(1, SCORE_CHUNK_ENTRIES // max(index.n_items, 1))

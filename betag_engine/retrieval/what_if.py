@@ -14,6 +14,7 @@ from betag_engine.retrieval.config import check_retriever
 from betag_engine.retrieval.popular import popularity as popularity_counts
 from betag_engine.retrieval.queries import item_queries, tag_query, user_queries
 from betag_engine.retrieval.search import build_index, retrieve
+from betag_engine.vocabulary import POPULAR
 
 
 class RankedItem(NamedTuple):
@@ -95,7 +96,7 @@ def rank(
         from betag_engine.catalog.store import tag_matrix, user_sequences
 
         tm = tag_matrix(source, system)
-        if retriever == "popular" and popularity is None:
+        if retriever == POPULAR and popularity is None:
             popularity = popularity_counts(user_sequences(source), tm.item_ids)
     q, exclude = _query_vector(tm, query, weighting)
     # One query: iterating BiRank's eqs. 20-21 is cheaper than the dense closed form, with the same scores.

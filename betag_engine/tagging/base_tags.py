@@ -1,12 +1,6 @@
 """Base tags (BETag §3.2, eq. 1): one prompt per item, greedy, parsed into normalised tags -> system ``base``.
 
-Job params (all optional):
-    system: tagging system to write (default "base").
-    model: model spec (built-in key or local HF dir; default ``Settings.llm_model``).
-    item_ids: explicit list of item ids; else ``limit``: the N most popular items; else every item.
-    batch_size: prompts per generate call and per committed batch (default 8).
-    max_new_tokens (48), repetition_penalty (1.15), max_tags (12).
-    prompt: a PromptConfig dict (``{"domain": "movies"}`` or full templates).
+Job kind "base-tags"; its parameters are :class:`BaseTagParams` (docs/JOBS.md).
 """
 
 from __future__ import annotations
@@ -18,22 +12,23 @@ from typing import Any
 from betag_engine.catalog.store import ensure_system, item_texts, set_item_tags
 from betag_engine.jobs.runner import JobContext
 from betag_engine.llm.interface import GenerationConfig, LLMBackend
-from betag_engine.tagging.common import run_item_batches, select_items
-from betag_engine.tagging.config import PromptConfig
+from betag_engine.tagging.common import item_ids_field, limit_field, model_field, run_item_batches, select_items
+from betag_engine.tagging.config import PromptConfig, prompt_field
 from betag_engine.tagging.parsing import parse_tags
+from betag_engine.vocabulary import BASE
 
 
 @dataclass
 class BaseTagParams:
-    system: str = field(default="base", metadata={"help": "Tagging system written."})
-    model: str | None = field(default=None, metadata={"help": "Model spec; default Settings.llm_model."})
-    item_ids: list[int] | None = field(default=None, metadata={"help": "Items to tag (default: limit or all)."})
-    limit: int | None = field(default=None, metadata={"help": "Tag the N most popular items."})
+    system: str = field(default=BASE, metadata={"help": "Tagging system written."})
+    model: str | None = model_field()
+    item_ids: list[int] | None = item_ids_field()
+    limit: int | None = limit_field()
     batch_size: int = field(default=8, metadata={"help": "Prompts per generate call / committed batch."})
     max_new_tokens: int = field(default=48, metadata={"help": "Tokens per completion."})
     repetition_penalty: float = field(default=1.15, metadata={"help": "Stops small models looping."})
     max_tags: int = field(default=12, metadata={"help": "Tags kept per item."})
-    prompt: dict[str, Any] = field(default_factory=dict, metadata={"help": "PromptConfig fields."})
+    prompt: dict[str, Any] = prompt_field()
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -63,7 +58,7 @@ def base_tags_job(ctx: JobContext, params: dict) -> dict:
     backend = open_backend(model=p.model)
     system_params = {"prompt": prompt.to_dict(), **{k: v for k, v in params.items() if k != "prompt"}}
     with ctx.session() as s:
-        ensure_system(s, p.system, "base", model=backend.description, params=system_params)
+        ensure_system(s, p.system, BASE, model=backend.description, params=system_params)
         s.commit()
         item_ids = select_items(s, params)
     empty = 0
@@ -71,7 +66,7 @@ def base_tags_job(ctx: JobContext, params: dict) -> dict:
     def work(session, batch: list[int]) -> None:
         nonlocal empty
         texts = item_texts(session, batch)
-        system = ensure_system(session, p.system, "base")
+        system = ensure_system(session, p.system, BASE)
         tags = generate_base_tags(backend, [texts.get(i, "") for i in batch], prompt, p)
         for item_id, item_tags in zip(batch, tags):
             empty += not item_tags

@@ -9,17 +9,9 @@ Decoding defaults to the authors' released configuration: diverse beam search wi
 (greedy, Hamming diversity penalty 1.0), so beam j avoids the tokens beams < j chose at the same step, and the
 item's base tags count as beam 0. ``diverse_beams=false`` with a temperature gives i.i.d. sampling instead.
 
-Job params (all optional):
-    system ("betag"); adapter: adapter name (model_cache_dir/adapters/<name>) or null = no finetuning
-    (ablation ``betag-noft``); m (10) beams; sweep: list of beam counts, each also written as system
-    ``<sweep_prefix>{m}`` from the first m beams of the same run (beam j of a diverse run depends only on
-    beams < j, and i.i.d. samples are exchangeable, so the first m beams are exactly a run with m);
-    sweep_prefix ("betag-m"); diverse_beams (true; transformers backend only); diversity_penalty (1.0);
-    temperature (0.0 = greedy within each group); top_k (0); top_p (1.0); max_new_tokens (40);
-    repetition_penalty (1.0); include_base (true: the item's base tags count as one more beam, as in the
-    authors' released code, where the base tags are beam 0 of M+1);
-    base_system ("base"); max_tags_per_item (8); max_tags (12); item_ids | limit; batch_size (4 items per
-    call); model; prompt (PromptConfig dict; default: the adapter's training prompt); seed.
+Job kind "betag", parameters :class:`BetagParams`. With ``sweep``, each listed beam count m is also written as
+system ``<sweep_prefix><m>`` from the first m beams of the same run (beam j of a diverse run depends only on
+beams < j, and i.i.d. samples are exchangeable, so the first m beams are exactly a run with m).
 """
 
 from __future__ import annotations
@@ -32,35 +24,45 @@ from typing import Any
 from betag_engine.catalog.store import ensure_system, item_tags, set_item_tags
 from betag_engine.jobs.runner import JobContext
 from betag_engine.llm.interface import GenerationConfig, LLMBackend
-from betag_engine.tagging.common import aggregate_beams, run_item_batches, select_items
+from betag_engine.tagging.common import (
+    aggregate_beams,
+    item_ids_field,
+    limit_field,
+    model_field,
+    run_item_batches,
+    select_items,
+)
 from betag_engine.tagging.config import PromptConfig
+from betag_engine.tagging.finetune import adapter_dir
 from betag_engine.tagging.parsing import parse_tags
+from betag_engine.vocabulary import BASE, BEAM_SWEEP_PREFIX, BETAG, DEFAULT_ADAPTER
 
 
 @dataclass
 class BetagParams:
-    system: str = "betag"
-    adapter: str | None = field(default="betag", metadata={"help": "Adapter name; null = base model (no FT)."})
+    system: str = field(default=BETAG, metadata={"help": "Tagging system written."})
+    adapter: str | None = field(default=DEFAULT_ADAPTER, metadata={"help": "Adapter name; null = base model (no FT)."})
     m: int = field(default=10, metadata={"help": "Beams (samples) per item."})
     sweep: list[int] = field(default_factory=list, metadata={"help": "Also write systems for these beam counts."})
-    sweep_prefix: str = "betag-m"
-    temperature: float = 0.0
-    top_k: int = 0
-    top_p: float = 1.0
+    sweep_prefix: str = field(default=BEAM_SWEEP_PREFIX, metadata={"help": "Name prefix of the sweep's systems."})
+    temperature: float = field(default=0.0, metadata={"help": "0 = greedy within each beam group."})
+    top_k: int = field(default=0, metadata={"help": "Sampling: the k most likely tokens (0 = all)."})
+    top_p: float = field(default=1.0, metadata={"help": "Sampling: nucleus probability mass."})
     diverse_beams: bool = field(default=True, metadata={"help": "Diverse beams (the authors' code) vs sampling."})
-    diversity_penalty: float = 1.0
-    max_new_tokens: int = 40
-    repetition_penalty: float = 1.0
+    diversity_penalty: float = field(default=1.0, metadata={"help": "Hamming penalty between beam groups."})
+    max_new_tokens: int = field(default=40, metadata={"help": "Tokens per beam (each stops at a newline)."})
+    repetition_penalty: float = field(default=1.0, metadata={"help": "1.0 = none."})
     include_base: bool = field(default=True, metadata={"help": "Count the base tags as one more beam."})
-    base_system: str = "base"
-    max_tags_per_item: int = 8
-    max_tags: int = 12
-    item_ids: list[int] | None = None
-    limit: int | None = None
-    batch_size: int = 4
-    model: str | None = None
-    prompt: dict[str, Any] | None = None
-    seed: int | None = 2024
+    base_system: str = field(default=BASE, metadata={"help": "Tagging system of the prompt's tag line."})
+    max_tags_per_item: int = field(default=8, metadata={"help": "Base tags in the prompt's line."})
+    max_tags: int = field(default=12, metadata={"help": "Tags kept per beam."})
+    item_ids: list[int] | None = item_ids_field()
+    limit: int | None = limit_field()
+    batch_size: int = field(default=4, metadata={"help": "Items per generate call and committed batch."})
+    model: str | None = model_field()
+    prompt: dict[str, Any] | None = field(default=None, metadata={"help": "PromptConfig fields; null = the "
+                                                                          "adapter's training prompt."})
+    seed: int | None = field(default=2024, metadata={"help": "Sampling seed."})
 
     def __post_init__(self) -> None:
         if self.m < 1:
@@ -88,8 +90,7 @@ def _prompt_for(p: BetagParams, adapter_path) -> PromptConfig:
 
 
 def betag_job(ctx: JobContext, params: dict) -> dict:
-    """Job kind "betag" (see the module docstring for params)."""
-    from betag_engine.tagging.finetune import adapter_dir
+    """Job kind "betag"."""
     from betag_engine.tagging.llm_access import open_backend
 
     p = BetagParams(**params)
@@ -106,13 +107,13 @@ def betag_job(ctx: JobContext, params: dict) -> dict:
         base = {i: [t.tag for t in ts][: p.max_tags_per_item] for i, ts in item_tags(s, p.base_system).items()}
         item_ids = [i for i in select_items(s, params) if base.get(i)]
         for name, m in systems.items():
-            ensure_system(s, name, "betag", model=backend.description,
+            ensure_system(s, name, BETAG, model=backend.description,
                           params={**params, "m": m, "beams_from_run_of": p.m, "prompt": prompt.to_dict()})
         s.commit()
 
     def work(session, batch: list[int]) -> dict[str, dict]:
         beams = sample_beams(backend, [base[i] for i in batch], prompt, p)
-        handles = {name: ensure_system(session, name, "betag") for name in systems}
+        handles = {name: ensure_system(session, name, BETAG) for name in systems}
         for item_id, item_beams in zip(batch, beams):
             first = [base[item_id]] if p.include_base else []
             for name, m in systems.items():

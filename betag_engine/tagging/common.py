@@ -4,12 +4,29 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import field
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from betag_engine.catalog.store import all_item_ids, user_sequences
 from betag_engine.jobs.runner import JobContext
+
+
+def item_ids_field() -> Any:
+    """The ``item_ids`` parameter every tagging job takes (see :func:`select_items`)."""
+    return field(default=None, metadata={"help": "Items to work on (database ids); default: limit, else every item."})
+
+
+def limit_field() -> Any:
+    """The ``limit`` parameter every tagging job takes (see :func:`select_items`)."""
+    return field(default=None, metadata={"help": "Only the N most-interacted items (when item_ids is not given)."})
+
+
+def model_field() -> Any:
+    """The ``model`` parameter of the jobs that run an LLM."""
+    return field(default=None, metadata={"help": "Model spec (built-in key or local model folder); "
+                                                 "default BETAG_LLM_MODEL."})
 
 
 def popular_item_ids(session: Session, n: int | None = None) -> list[int]:

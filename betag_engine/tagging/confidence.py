@@ -1,20 +1,36 @@
 """Tag confidence (LLM4Tag §3.4): P(Yes) / (P(Yes) + P(No)) under a judging prompt, for every (item, tag) of
-one system, stored with ``set_confidences``.
-
-Job params: system (required); model; item_ids | limit; batch_size (8 items per commit); prompt (PromptConfig
-dict: judge_template, yes, no).
+one system, stored with ``set_confidences``. Job kind "confidence", parameters :class:`ConfidenceParams`.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass, field
+from typing import Any
 
 from betag_engine.catalog.store import get_system, item_tags, item_texts, set_confidences
 from betag_engine.jobs.runner import JobContext
 from betag_engine.llm.interface import LLMBackend
-from betag_engine.tagging.common import run_item_batches, select_items
+from betag_engine.tagging.common import item_ids_field, limit_field, model_field, run_item_batches, select_items
 from betag_engine.tagging.config import PromptConfig
+
+
+@dataclass
+class ConfidenceParams:
+    system: str = field(default="", metadata={"help": "Tagging system whose tags are scored (required)."})
+    model: str | None = model_field()
+    item_ids: list[int] | None = item_ids_field()
+    limit: int | None = limit_field()
+    batch_size: int = field(default=8, metadata={"help": "Items per committed batch."})
+    prompt: dict[str, Any] | None = field(default=None, metadata={"help": "PromptConfig fields (judge_template, "
+                                                                          "yes, no)."})
+
+    def __post_init__(self) -> None:
+        if not self.system:
+            raise ValueError("confidence job needs params['system'] (the tagging system to score)")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
 
 
 def yes_probability(log_yes: float, log_no: float) -> float:
@@ -40,12 +56,11 @@ def confidence_job(ctx: JobContext, params: dict) -> dict:
     """Job kind "confidence"."""
     from betag_engine.tagging.llm_access import open_backend
 
-    if not params.get("system"):
-        raise ValueError("confidence job needs params['system'] (the tagging system to score)")
-    name = params["system"]
-    prompt = PromptConfig.from_dict(params.get("prompt"))
+    p = ConfidenceParams(**params)
+    name = p.system
+    prompt = PromptConfig.from_dict(p.prompt)
     start = time.perf_counter()
-    backend = open_backend(model=params.get("model"))
+    backend = open_backend(model=p.model)
     with ctx.session() as s:
         get_system(s, name)
         tags = item_tags(s, name)
@@ -62,6 +77,6 @@ def confidence_job(ctx: JobContext, params: dict) -> dict:
             set_confidences(session, system, item_id, {t: c for (i, t), c in zip(pairs, conf) if i == item_id})
         scored += len(pairs)
 
-    processed = run_item_batches(ctx, item_ids, int(params.get("batch_size", 8)), work, f"confidence {name}")
+    processed = run_item_batches(ctx, item_ids, p.batch_size, work, f"confidence {name}")
     return {"system": name, "model": backend.description, "items": len(item_ids), "processed": processed,
             "pairs_scored": scored, "seconds": round(time.perf_counter() - start, 1)}

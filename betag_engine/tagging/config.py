@@ -2,7 +2,7 @@
 
 Base models (Gemma 3 270M) get few-shot *completion* prompts. The few-shot examples are items that are not in
 the built-in catalogs (films after 1998 for ml-100k/ml-1m) and span different genres, moods and audiences, so
-copied tags do not leak an evaluated item's own tags (MODEL-NOTES: few-shot examples leak into outputs).
+copied tags do not leak an evaluated item's own tags (small models copy few-shot tags into their outputs).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import json
 import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 _MOVIE_SHOTS = (
     ("Gladiator (2000)", "historical epic, action, drama, ancient rome, revenge, gladiators, war, adults"),
@@ -92,6 +93,12 @@ class PromptConfig:
     @classmethod
     def load(cls, path: Path) -> "PromptConfig":
         return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+def prompt_field() -> Any:
+    """The ``prompt`` parameter of the tagging jobs: :class:`PromptConfig` fields."""
+    return field(default_factory=dict, metadata={"help": "PromptConfig fields: a domain preset "
+                                                         "({\"domain\": \"products\"}) and/or templates."})
 
 
 def tag_line(tags: list[str]) -> str:

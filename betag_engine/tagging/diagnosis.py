@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from betag_engine.tagging.common import aggregate_beams
+from betag_engine.vocabulary import BASE, BETAG, BETAG_JOB, JOB_DONE
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,8 @@ def stored_beams(session: Session, system: str) -> tuple[dict[int, list[list[str
     from betag_engine.jobs.runner import job_key
     from db.models import Job, JobCheckpoint
 
-    jobs = session.scalars(select(Job).where(Job.kind == "betag", Job.status == "done").order_by(Job.id.desc()))
-    job = next((j for j in jobs if (j.params or {}).get("system", "betag") == system), None)
+    jobs = session.scalars(select(Job).where(Job.kind == BETAG_JOB, Job.status == JOB_DONE).order_by(Job.id.desc()))
+    job = next((j for j in jobs if (j.params or {}).get("system", BETAG) == system), None)
     if job is None:
         raise ValueError(f"no finished betag job wrote system {system!r}")
     rows = session.execute(select(JobCheckpoint.unit, JobCheckpoint.payload)
@@ -125,7 +126,7 @@ class Diagnosis:
                 "oracle_table": json.loads(json.dumps(self.oracle.as_dict(), default=str))}
 
 
-def diagnose(session: Session, systems: Sequence[str], pool, base_system: str = "base", top_k: int = 8,
+def diagnose(session: Session, systems: Sequence[str], pool, base_system: str = BASE, top_k: int = 8,
              oracle_m: int = 8, max_tags_per_item: int = 8) -> Diagnosis:
     """Diagnose ``systems``' stored beams and evaluate oracle BETags with ``oracle_m`` successors on ``pool``.
 

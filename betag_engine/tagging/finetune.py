@@ -6,15 +6,10 @@ one line of comma-separated base tags per item, and the loss covers only the tag
 adapter, its LoRA config, ``training.json`` (params, data hash, loss curve) and the optimizer state are saved
 under ``Settings.model_cache_dir/adapters/<adapter>``; a rerun resumes after the last finished epoch.
 
-Job params (all optional):
-    adapter ("betag"): adapter name; model (spec; default Settings.llm_model); base_system ("base");
-    item_ids | limit: restrict sequences to these items (quick profile); users: sample this many users;
-    window (15); epochs (1); batch_size (4); lr (1e-4, paper); rank (8; paper 64); alpha (16);
-    dropout (0.05); target_modules (["q_proj", "v_proj"]); max_tags_per_item (8); max_tokens (320);
-    seed (2024); prompt (PromptConfig dict); head ("tags"): the output layer the loss is computed over, "tags" =
-    only the token ids of the training tag lines (plus newline and end tokens), saved as the adapter's
-    ``head_tokens.json`` so that BETag generation uses the same head; "full" = the whole vocabulary. Gemma's
-    262k-row output layer is most of a training step's cost, so "tags" makes steps about 3x faster there.
+Job kind "finetune", parameters :class:`FinetuneParams`. With ``head="tags"`` the loss is computed over the rows
+of the output layer that belong to the training tag lines' tokens only (plus newline and end tokens); they are
+saved as the adapter's ``head_tokens.json`` so that BETag generation uses the same head. Gemma's 262k-row output
+layer is most of a training step's cost, so this makes steps about 3x faster there.
 """
 
 from __future__ import annotations
@@ -28,33 +23,36 @@ from typing import Any
 
 from betag_engine.catalog.store import item_tags, user_sequences
 from betag_engine.jobs.runner import JobContext
-from betag_engine.tagging.common import select_items
-from betag_engine.tagging.config import PromptConfig, tag_line
+from betag_engine.tagging.common import item_ids_field, limit_field, model_field, select_items
+from betag_engine.tagging.config import PromptConfig, prompt_field, tag_line
 from betag_engine.tagging.sequences import Example, build_examples, data_hash, training_sequences
+from betag_engine.vocabulary import BASE, DEFAULT_ADAPTER
 
 HEADS = ("tags", "full")
 
 
 @dataclass
 class FinetuneParams:
-    adapter: str = field(default="betag", metadata={"help": "Adapter folder name under model_cache_dir/adapters."})
-    model: str | None = None
-    base_system: str = "base"
-    item_ids: list[int] | None = None
-    limit: int | None = None
-    users: int | None = field(default=None, metadata={"help": "Sample this many users (None = all)."})
+    adapter: str = field(default=DEFAULT_ADAPTER,
+                         metadata={"help": "Adapter folder name under model_cache_dir/adapters."})
+    model: str | None = model_field()
+    base_system: str = field(default=BASE, metadata={"help": "Tagging system whose tags write the sequences."})
+    item_ids: list[int] | None = item_ids_field()
+    limit: int | None = limit_field()
+    users: int | None = field(default=None, metadata={"help": "Sample this many users (null = all)."})
     window: int = field(default=15, metadata={"help": "Max consecutive items per example (paper: 15)."})
-    epochs: int = 1
-    batch_size: int = 4
+    epochs: int = field(default=1, metadata={"help": "Epochs; a rerun with more epochs continues the adapter."})
+    batch_size: int = field(default=4, metadata={"help": "Examples per optimizer step."})
     lr: float = field(default=1e-4, metadata={"help": "AdamW learning rate (paper: 1e-4)."})
     rank: int = field(default=8, metadata={"help": "LoRA rank (paper: 64)."})
-    alpha: int = 16
-    dropout: float = 0.05
-    target_modules: list[str] = field(default_factory=lambda: ["q_proj", "v_proj"])
-    max_tags_per_item: int = 8
-    max_tokens: int = 320
-    seed: int = 2024
-    prompt: dict[str, Any] = field(default_factory=dict)
+    alpha: int = field(default=16, metadata={"help": "LoRA alpha (scale = alpha / rank)."})
+    dropout: float = field(default=0.05, metadata={"help": "LoRA dropout."})
+    target_modules: list[str] = field(default_factory=lambda: ["q_proj", "v_proj"],
+                                      metadata={"help": "Modules that get LoRA weights."})
+    max_tags_per_item: int = field(default=8, metadata={"help": "Base tags per item line."})
+    max_tokens: int = field(default=320, metadata={"help": "Tokens per example (longer ones are cut)."})
+    seed: int = field(default=2024, metadata={"help": "Seed of user sampling, windows, LoRA init and dropout."})
+    prompt: dict[str, Any] = prompt_field()
     head: str = field(default="tags", metadata={"help": "Loss over the tag lines' tokens (tags) or all (full)."})
 
     def __post_init__(self) -> None:

@@ -1,26 +1,56 @@
 """The whole experiment as one resumable job: import -> base -> TagGPT -> finetune -> BETag (+ ablations and
 beam sweep) -> evaluation -> report (markdown + JSON under ``Settings.reports_dir`` and a Report row).
 
-Job params: dataset ("ml-100k"), profile ("quick" | "full"), overrides ({stage: {param: value}}, stages base,
-taggpt, finetune, betag, noft), report_name. Each stage runs as its own job (its own checkpoints, so a rerun
-skips finished items/epochs); the pipeline checkpoints finished stages (unit ``stage-<name>``) with their result
-and run time.
+Job kind "pipeline", parameters :class:`PipelineParams`. Each stage runs as its own job (its own checkpoints, so a
+rerun skips finished items/epochs); the pipeline checkpoints finished stages (unit ``stage-<name>``) with their
+result and run time.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
 
 from betag_engine.jobs.runner import JobContext, run_job
-from betag_engine.tagging.profiles import PROFILES, stage_plan
+from betag_engine.tagging.profiles import (
+    DEFAULT_PROFILE,
+    OVERRIDE_STAGES,
+    PROFILES,
+    default_report_name,
+    stage_plan,
+)
 from betag_engine.tagging.report import build_report, write_report
+from betag_engine.vocabulary import (
+    ABLATION_SYSTEMS,
+    BEAM_SWEEP_PREFIX,
+    BETAG,
+    BETAG_NOFT,
+    BUILTIN_DATASETS,
+    DEFAULT_DATASET,
+    FINETUNE,
+    PIPELINE_REPORT,
+    TABLE2_SYSTEMS,
+)
 
-TABLE2_SYSTEMS = ("native", "base", "taggpt", "betag")
-ABLATION_SYSTEMS = ("betag", "betag-noft", "betag-m1")
+
+@dataclass
+class PipelineParams:
+    dataset: str = field(default=DEFAULT_DATASET, metadata={"help": "Built-in catalog imported into an empty "
+                                                                    "database: " + " | ".join(BUILTIN_DATASETS)})
+    profile: str = field(default=DEFAULT_PROFILE, metadata={"help": "Stage parameters: " + " | ".join(PROFILES)})
+    overrides: dict[str, dict] = field(default_factory=dict, metadata={
+        "help": "Changed stage parameters, {stage: {param: value}}; stages " + ", ".join(OVERRIDE_STAGES)})
+    report_name: str | None = field(default=None, metadata={
+        "help": f"Report file name (default: {default_report_name('<dataset>', '<profile>')})."})
+
+    def __post_init__(self) -> None:
+        if self.dataset not in BUILTIN_DATASETS:
+            raise ValueError(f"dataset must be one of {', '.join(BUILTIN_DATASETS)}, got {self.dataset!r}")
+        stage_plan(self.profile, self.overrides)  # refuses an unknown profile or stage
 
 
 def _run_stage(ctx: JobContext, kind: str, params: dict) -> dict:
@@ -33,9 +63,9 @@ def _run_stage(ctx: JobContext, kind: str, params: dict) -> dict:
 
 def pipeline_job(ctx: JobContext, params: dict) -> dict:
     """Job kind "pipeline"."""
-    dataset = params.get("dataset", "ml-100k")
-    profile = params.get("profile", "quick")
-    plan = stage_plan(profile, params.get("overrides"))
+    p = PipelineParams(**params)
+    dataset, profile = p.dataset, p.profile
+    plan = stage_plan(profile, p.overrides)
     from betag_engine.catalog.movielens import ensure_builtin
 
     with ctx.session() as s:  # no ctx.log inside: it writes through another connection while this one holds
@@ -64,18 +94,18 @@ def pipeline_job(ctx: JobContext, params: dict) -> dict:
     diagnosis = _diagnose(ctx, plan, pool)
     eval_seconds = round(time.perf_counter() - start, 1)
     description = PROFILES[profile]["description"]
-    if params.get("overrides"):
-        changed = ", ".join(f"{stage}.{key}={json.dumps(value)}" for stage, kv in sorted(params["overrides"].items())
+    if p.overrides:
+        changed = ", ".join(f"{stage}.{key}={json.dumps(value)}" for stage, kv in sorted(p.overrides.items())
                             for key, value in sorted(kv.items()))
         description += f". This run overrides these profile values (they win over the text above): {changed}"
     report = build_report(dataset, profile, description, plan, stages, table, stats, eval_seconds, n_pool=len(pool))
     report["diagnosis"] = diagnosis
-    name = params.get("report_name") or f"pipeline-{dataset}-{profile}"
+    name = p.report_name or default_report_name(dataset, profile)
     paths = write_report(report, name)
     with ctx.session() as s:
         from db.models import Report
 
-        row = Report(kind="pipeline", name=name, dataset=dataset, payload=report)
+        row = Report(kind=PIPELINE_REPORT, name=name, dataset=dataset, payload=report)
         s.add(row)
         s.commit()
         report_id = row.id
@@ -93,8 +123,10 @@ def _evaluate(ctx: JobContext, profile: str, plan):
     limit = PROFILES[profile]["limit"]
     with ctx.session() as s:
         pool = np.array(sorted(select_items(s, {"limit": limit})), dtype=np.int64) if limit else all_item_ids(s)
-        sweep = plan[3][2].get("sweep", [])
-        wanted = list(dict.fromkeys([*TABLE2_SYSTEMS, *ABLATION_SYSTEMS, *(f"betag-m{m}" for m in sweep)]))
+        betag = {name: p for name, _kind, p in plan}[BETAG]
+        prefix = betag.get("sweep_prefix", BEAM_SWEEP_PREFIX)
+        sweep = [f"{prefix}{m}" for m in betag.get("sweep", [])]
+        wanted = list(dict.fromkeys([*TABLE2_SYSTEMS, *ABLATION_SYSTEMS, f"{prefix}1", *sweep]))
         known = set(list_system_names(s))
         systems = {n: tag_matrix(s, n, item_ids=pool) for n in wanted if n in known}
         sequences = user_sequences(s)
@@ -115,11 +147,11 @@ def _diagnose(ctx: JobContext, plan, pool) -> dict:
 
     params = {name: p for name, _kind, p in plan}
     with ctx.session() as s:
-        if params["finetune"]["base_system"] not in list_system_names(s):
+        if params[FINETUNE]["base_system"] not in list_system_names(s):
             return {}
-        result = diagnose(s, ["betag", "betag-noft"], pool, base_system=params["finetune"]["base_system"],
-                          oracle_m=int(params["betag"].get("m", 10)),
-                          max_tags_per_item=int(params["finetune"].get("max_tags_per_item", 8)))
+        result = diagnose(s, [BETAG, BETAG_NOFT], pool, base_system=params[FINETUNE]["base_system"],
+                          oracle_m=int(params[BETAG].get("m", 10)),
+                          max_tags_per_item=int(params[FINETUNE].get("max_tags_per_item", 8)))
     for b in result.beams:
         ctx.log(b.line())
     return result.as_dict()

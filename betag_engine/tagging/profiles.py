@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import copy
 
+from betag_engine.vocabulary import BASE, BASE_TAGS, BETAG, BETAG_JOB, BETAG_NOFT, FINETUNE, TAGGPT, TAGGPT_JOB
+
+DEFAULT_PROFILE = "quick"
+OVERRIDE_STAGES = ("base", "taggpt", "finetune", "betag", "noft")  # the profiles' sections
 QUICK_ITEMS = 150
 QUICK_M = 8
 
 PROFILES: dict[str, dict] = {
-    "quick": {
+    DEFAULT_PROFILE: {
         "description": f"the {QUICK_ITEMS} most-interacted items of the catalog and every user's interactions on "
         "them (sequences restricted to those items, then split leave-one-last; candidates = those items); base "
         "tags greedy without repetition penalty; TagGPT 3 samples; LoRA r=8 on q/v, 2 epochs over every user "
@@ -46,21 +50,26 @@ PROFILES: dict[str, dict] = {
 }
 
 
+def default_report_name(dataset: str, profile: str) -> str:
+    """The pipeline report's file name when the run does not name it."""
+    return f"pipeline-{dataset}-{profile}"
+
+
 def stage_plan(profile: str, overrides: dict | None = None) -> list[tuple[str, str, dict]]:
     """(stage name, job kind, job params) in order, for ``profile`` with per-stage ``overrides`` merged in."""
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
     prof = copy.deepcopy(PROFILES[profile])
     for stage, extra in (overrides or {}).items():
-        if stage not in ("base", "taggpt", "finetune", "betag", "noft"):
-            raise ValueError(f"override stage must be one of base, taggpt, finetune, betag, noft, got {stage!r}")
+        if stage not in OVERRIDE_STAGES:
+            raise ValueError(f"override stage must be one of {', '.join(OVERRIDE_STAGES)}, got {stage!r}")
         prof[stage].update(extra)
     sel = {"limit": prof["limit"]} if prof["limit"] else {}
     adapter = prof["finetune"]["adapter"]
     return [
-        ("base", "base-tags", {"system": "base", **sel, **prof["base"]}),
-        ("taggpt", "taggpt", {"system": "taggpt", **sel, **prof["taggpt"]}),
-        ("finetune", "finetune", {"base_system": "base", **sel, **prof["finetune"]}),
-        ("betag", "betag", {"system": "betag", "adapter": adapter, **sel, **prof["betag"]}),
-        ("betag-noft", "betag", {"system": "betag-noft", "adapter": None, **sel, **prof["noft"]}),
+        (BASE, BASE_TAGS, {"system": BASE, **sel, **prof["base"]}),
+        (TAGGPT, TAGGPT_JOB, {"system": TAGGPT, **sel, **prof["taggpt"]}),
+        (FINETUNE, FINETUNE, {"base_system": BASE, **sel, **prof["finetune"]}),
+        (BETAG, BETAG_JOB, {"system": BETAG, "adapter": adapter, **sel, **prof["betag"]}),
+        (BETAG_NOFT, BETAG_JOB, {"system": BETAG_NOFT, "adapter": None, **sel, **prof["noft"]}),
     ]

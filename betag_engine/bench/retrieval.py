@@ -175,17 +175,18 @@ def _db_corpora(systems: list[str]) -> dict[str, sp.csr_matrix]:
 
 
 def _time_rank(system: str, repeats: int = 10) -> float | None:
-    from betag_engine.catalog.store import list_system_names
+    """Mean seconds of one app-style ranking: load the system's tag matrix, then rank (BM25 / BiRank alternating)."""
+    from betag_engine.catalog.store import list_system_names, tag_matrix
     from betag_engine.retrieval.what_if import rank
     from db.session import session_factory
 
     with session_factory()() as s:
         if system not in list_system_names(s):
             return None
-        rank(s, system, BM25, 1)
+        rank(tag_matrix(s, system), BM25, 1)
         t = time.perf_counter()
         for i in range(repeats):
-            rank(s, system, BM25 if i % 2 else BIRANK, 1 + i, k=10)
+            rank(tag_matrix(s, system), BM25 if i % 2 else BIRANK, 1 + i, k=10)
         return (time.perf_counter() - t) / repeats
 
 

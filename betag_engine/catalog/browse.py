@@ -12,8 +12,9 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from betag_engine.catalog.store import TagScore, item_tags
+from betag_engine.catalog.store import item_tags
 from betag_engine.errors import NotFoundError
+from betag_engine.types import TagScore
 from betag_engine.vocabulary import CURATED, NATIVE, REPORT_KINDS, REVIEW_STATUSES, SYSTEM_ORDER
 from db.models import Interaction, Item, ItemTag, Job, Report, ReviewDecision, TaggingSystem, User
 

@@ -14,7 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from betag_engine.catalog.normalize import normalize_tags
-from betag_engine.catalog.store import TagMatrix
 from betag_engine.curation.decisions import DecisionResult, _new_batch
 from betag_engine.curation.state import (
     apply_state,
@@ -26,6 +25,7 @@ from betag_engine.curation.state import (
     source_tags,
 )
 from betag_engine.retrieval import rank, with_item_tags
+from betag_engine.types import TagMatrix
 from betag_engine.vocabulary import ADD, APPROVE, REMOVE
 from db.models import Item, ItemTag, TaggingSystem
 
@@ -47,8 +47,8 @@ def draft_tags(text: str, current: Mapping[str, float]) -> dict[str, float]:
 def preview(tm: TagMatrix, retriever: str, query, item_id: int, draft: Mapping[str, float], k: int = 10,
             popularity: np.ndarray | None = None) -> tuple[list[RankRow], list[RankRow]]:
     """Top-k for ``query`` with the stored tags and with ``item_id``'s tags replaced by ``draft``."""
-    before = rank(tm, None, retriever, query, k=k, popularity=popularity)
-    after = rank(with_item_tags(tm, item_id, draft), None, retriever, query, k=k, popularity=popularity)
+    before = rank(tm, retriever, query, k=k, popularity=popularity)
+    after = rank(with_item_tags(tm, item_id, draft), retriever, query, k=k, popularity=popularity)
     return _rows(before, after, before_side=True), _rows(after, before, before_side=False)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from betag_engine.catalog.store import TagMatrix
+from betag_engine.types import TagMatrix
 
 
 @dataclass(frozen=True)

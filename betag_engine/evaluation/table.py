@@ -8,7 +8,6 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from betag_engine.catalog.store import TagMatrix
 from betag_engine.evaluation.protocol import (
     CellCallback,
     EvalConfig,
@@ -18,6 +17,7 @@ from betag_engine.evaluation.protocol import (
     prepare,
 )
 from betag_engine.retrieval.config import check_retriever
+from betag_engine.types import TagMatrix
 from betag_engine.vocabulary import NO_SYSTEM, POPULAR, POPULAR_LABEL, TAG_RETRIEVERS, TASKS
 
 

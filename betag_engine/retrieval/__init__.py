@@ -6,7 +6,7 @@ Typical use::
     q = item_queries(tag_matrix.matrix, [row])            # or user_queries(A, [history_rows], "linear")
     results = retrieve(index, q, k=10, exclude=[[row]])   # Results(rows, item_ids, scores)
     scores = score_candidates(index, Q, candidate_rows)    # the 1+100 sampled protocol
-    rank(session, "native", "bm25", item_id)               # the app: [(item_id, score, matched_tags)]
+    rank(tag_matrix, "bm25", item_id)                      # the app: [(item_id, score, matched_tags)]
 """
 
 from betag_engine.retrieval.birank import BiRankBasis, birank_basis, birank_iterate, birank_operator

@@ -8,12 +8,12 @@ from typing import Any, NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from betag_engine.catalog.store import TagMatrix
 from betag_engine.retrieval import kernel
 from betag_engine.retrieval.birank import DENSE_LIMIT, BiRankBasis, birank_iterate, birank_operator
 from betag_engine.retrieval.bm25 import bm25_operator
 from betag_engine.retrieval.config import check_retriever, make_params
 from betag_engine.retrieval.fast import sparse_operator_scores
+from betag_engine.types import TagMatrix
 from betag_engine.vocabulary import BIRANK, BM25, POPULAR
 
 SCORE_CHUNK_ENTRIES = 20_000_000  # dense scores held at once when scoring many queries (~160 MB float64)

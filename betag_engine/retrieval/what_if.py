@@ -8,13 +8,11 @@ from typing import Any, NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from betag_engine.catalog.store import TagMatrix
 from betag_engine.errors import NotFoundError
 from betag_engine.retrieval.config import check_retriever
-from betag_engine.retrieval.popular import popularity as popularity_counts
 from betag_engine.retrieval.queries import item_queries, tag_query, user_queries
 from betag_engine.retrieval.search import build_index, retrieve
-from betag_engine.vocabulary import POPULAR
+from betag_engine.types import TagMatrix, matrix_from_triples
 
 
 class RankedItem(NamedTuple):
@@ -40,8 +38,6 @@ def with_item_tags(tag_matrix: TagMatrix, item_id: int, draft: Mapping[str, floa
     triples = [(int(tag_matrix.item_ids[r]), tag_matrix.tags[c], float(v))
                for r, c, v in zip(coo.row[keep], coo.col[keep], coo.data[keep])]
     triples += [(int(item_id), str(t), float(c)) for t, c in draft.items() if t and float(c) > 0]
-    from betag_engine.catalog.store import matrix_from_triples
-
     return matrix_from_triples(tag_matrix.item_ids, triples)
 
 
@@ -63,8 +59,7 @@ def _query_vector(tm: TagMatrix, query, weighting: str) -> tuple[np.ndarray, np.
 
 
 def rank(
-    source,
-    system: str | None,
+    tm: TagMatrix,
     retriever: str,
     query,
     k: int = 10,
@@ -74,15 +69,13 @@ def rank(
     """Top-k items for one query, cheap enough for the app to call on every edit (ml-100k: milliseconds).
 
     Args:
-        source: a SQLAlchemy Session (the system's tags are loaded) or a TagMatrix (e.g. from
-            :func:`with_item_tags`).
-        system: tagging system name (needed with a Session; ignored with a TagMatrix).
+        tm: the tagging system's matrix (``catalog.store.tag_matrix``, or a draft from :func:`with_item_tags`).
         retriever: "bm25", "birank" or "popular".
         query: an item id (item-based), a list of item ids oldest first (user-based), or tags
             (a dict tag -> weight or a list of tag names). Query items are never returned.
         k: how many items.
         params: retriever parameters (e.g. {"k1": 1.2, "b": 0.75}) plus optional "weighting" for histories.
-        popularity: Popular's counts per row; loaded from the session's interactions when None.
+        popularity: Popular's counts per row of ``tm`` (required for "popular"; ``retrieval.popularity``).
 
     Returns:
         list of :class:`RankedItem` (item_id, score, matched_tags), best first.
@@ -90,14 +83,6 @@ def rank(
     check_retriever(retriever)
     params = dict(params or {})
     weighting = params.pop("weighting", "uniform")
-    if isinstance(source, TagMatrix):
-        tm = source
-    else:
-        from betag_engine.catalog.store import tag_matrix, user_sequences
-
-        tm = tag_matrix(source, system)
-        if retriever == POPULAR and popularity is None:
-            popularity = popularity_counts(user_sequences(source), tm.item_ids)
     q, exclude = _query_vector(tm, query, weighting)
     # One query: iterating BiRank's eqs. 20-21 is cheaper than the dense closed form, with the same scores.
     index = build_index(tm, retriever, params, popularity=popularity, method="iterative")

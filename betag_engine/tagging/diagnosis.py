@@ -137,9 +137,10 @@ def diagnose(session: Session, systems: Sequence[str], pool, base_system: str = 
     """
     import numpy as np
 
-    from betag_engine.catalog.store import item_tags, matrix_from_triples, user_sequences
+    from betag_engine.catalog.store import item_tags, user_sequences
     from betag_engine.evaluation.table import evaluate_table
     from betag_engine.tagging.sequences import training_sequences
+    from betag_engine.types import matrix_from_triples
 
     pool = np.array(sorted({int(i) for i in pool}), dtype=np.int64)  # the TagMatrix row order
     sequences = user_sequences(session)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from betag_engine.catalog.store import TagMatrix, matrix_from_triples
 from betag_engine.evaluation import EvalConfig, evaluate, evaluate_table, grid, prepare, tag_stats
+from betag_engine.types import TagMatrix, matrix_from_triples
 
 
 def _toy():

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from betag_engine.catalog.store import matrix_from_triples
 from betag_engine.retrieval import (
     build_index,
     history_weights,
@@ -17,6 +16,7 @@ from betag_engine.retrieval import (
     user_queries,
     with_item_tags,
 )
+from betag_engine.types import matrix_from_triples
 
 
 @pytest.fixture
@@ -69,19 +69,22 @@ def test_popular_ignores_query(tm):
 
 
 def test_what_if_changes_ranking(tm):
-    before = rank(tm, None, "bm25", 13, k=6)
+    before = rank(tm, "bm25", 13, k=6)
     assert before[0].item_id in (14, 15) and before[0].matched_tags == ["c"]
     draft = with_item_tags(tm, 12, {"c": 5, "new tag": 1})
     assert "new tag" in draft.tags and sp.issparse(draft.matrix)
-    after = rank(draft, None, "bm25", 13, k=1)
+    after = rank(draft, "bm25", 13, k=1)
     assert after[0].item_id == 12 and after[0].matched_tags == ["c"]
-    by_tags = rank(draft, None, "birank", {"new tag": 1.0}, k=1)
+    by_tags = rank(draft, "birank", {"new tag": 1.0}, k=1)
     assert by_tags[0].item_id == 12
 
 
 def test_rank_on_demo_db(session):
-    out = rank(session, "native", "bm25", 1, k=10)
-    history = rank(session, "native", "birank", [1, 2, 3], k=5, params={"alpha": 0.5, "beta": 0.5,
+    from betag_engine.catalog.store import tag_matrix
+
+    tm = tag_matrix(session, "native")
+    out = rank(tm, "bm25", 1, k=10)
+    history = rank(tm, "birank", [1, 2, 3], k=5, params={"alpha": 0.5, "beta": 0.5,
                                                                          "weighting": "linear"})
     assert len(out) == 10 and all(r.item_id != 1 for r in out) and out[0].matched_tags
     assert len(history) == 5 and not {1, 2, 3} & {r.item_id for r in history}

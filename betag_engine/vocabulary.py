@@ -119,11 +119,11 @@ JOB_KINDS: dict[str, JobKind] = {
                 on_generate_page=True, generate_method=BETAG),
         JobKind(CONFIDENCE, "tagging.confidence", "confidence_job", "ConfidenceParams",
                 "Tag confidence (P(Yes) of a judging prompt)", generate_method=CONFIDENCE),
-        JobKind(EVALUATE, "evaluation.jobs", "evaluate_job", "EvaluateParams", "Evaluation (HR@10 / NDCG@10)",
+        JobKind(EVALUATE, "experiments.evaluate", "evaluate_job", "EvaluateParams", "Evaluation (HR@10 / NDCG@10)",
                 on_generate_page=True),
         JobKind(IMPORT_BUILTIN, "jobs.builtin_jobs", "import_builtin_job", "ImportBuiltinParams",
                 "Re-import the built-in catalog", on_generate_page=True),
-        JobKind(PIPELINE, "tagging.pipeline", "pipeline_job", "PipelineParams",
+        JobKind(PIPELINE, "experiments.pipeline", "pipeline_job", "PipelineParams",
                 "Pipeline: base, TagGPT, finetuning, BETag, evaluation, report"),
     )
 }

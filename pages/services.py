@@ -16,8 +16,9 @@ import streamlit as st
 from betag_engine.catalog import browse
 from betag_engine.catalog.store import system_stats
 from betag_engine.errors import BetagError
+from betag_engine.experiments.report import beam_rows, metric_rows, popularity_rows  # noqa: F401 - for the pages
 from betag_engine.settings import get_settings
-from betag_engine.vocabulary import REVIEW_STATUSES, row_label
+from betag_engine.vocabulary import REVIEW_STATUSES
 from db.session import session_scope
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
@@ -232,40 +233,3 @@ def current_item() -> int | None:
 def open_item(item_id: int | None) -> None:
     if item_id is not None:
         st.session_state["item_id"] = int(item_id)
-
-
-# --- report payloads (evaluation.jobs.evaluation_payload) as flat rows for tables and charts ------------------
-
-BEAM_SYSTEM = re.compile(r"^(?P<prefix>.+)-m(?P<beams>\d+)$")
-
-
-def metric_rows(payload: dict) -> list[dict]:
-    """One row per system x retriever x task with test HR@k / NDCG@k and the chosen parameters."""
-    out = []
-    rows = payload.get("rows") or (payload.get("full_table") or {}).get("rows", [])  # evaluation | pipeline report
-    for row in rows:
-        for task, res in (row.get("results") or {}).items():
-            test = res.get("test", {})
-            system = row_label(row.get("system"), row.get("retriever"))
-            out.append({"system": system, "retriever": row.get("retriever"), "task": task,
-                        "HR@k": test.get("hr"), "NDCG@k": test.get("ndcg"), "params": str(res.get("params", ""))})
-    return out
-
-
-def beam_rows(payload: dict) -> list[dict]:
-    """Rows of systems named <prefix>-m<beams> (BETag's beam sweep) with their beam count."""
-    out = []
-    for r in metric_rows(payload):
-        match = BEAM_SYSTEM.match(str(r["system"]))
-        if match:
-            out.append({**r, "beams": int(match["beams"]), "series": f"{r['retriever']} / {r['task']}"})
-    return sorted(out, key=lambda r: r["beams"])
-
-
-def popularity_rows(payload: dict) -> list[dict]:
-    """(system, rank, items) points of each system's tag-popularity curve."""
-    out = []
-    for system, stats in (payload.get("tag_stats") or {}).items():
-        for rank, (_tag, n) in enumerate(stats.get("popularity", []), 1):
-            out.append({"system": system, "rank": rank, "items": n})
-    return out

@@ -35,7 +35,7 @@ def register(sub) -> None:
     p.set_defaults(func=_evaluate)
 
     d = sub.add_parser("diagnose", help="How much behaviour BETag beams carry, and the ceiling of oracle BETags "
-                                        "(betag_engine.tagging.diagnosis).")
+                                        "(betag_engine.experiments.diagnosis).")
     d.add_argument("--system", action="append", default=[], help="BETag system(s) (default: betag, betag-noft).")
     d.add_argument("--limit", type=int, help="Pool: the N most popular items (the quick profile's 150).")
     d.add_argument("--base-system", default=BASE)
@@ -80,21 +80,16 @@ def _evaluate(args) -> int:
 
 
 def _run_direct(params: dict, save: bool) -> dict:
-    from betag_engine.evaluation.data import load_inputs, save_report
-    from betag_engine.evaluation.jobs import config_from_params, evaluation_payload
-    from betag_engine.evaluation.stats import tag_stats
-    from betag_engine.evaluation.table import evaluate_table
+    from betag_engine.experiments.evaluate import EvaluateParams, evaluate_catalog, load_inputs, save_report
     from db.session import session_factory
 
+    p = EvaluateParams(**params)
     with session_factory()() as s:
-        inputs = load_inputs(s, params["systems"])
-        inputs.dataset = params.get("dataset") or inputs.dataset
-        if not inputs.systems and params["retrievers"]:
+        inputs = load_inputs(s, p.systems)
+        inputs.dataset = p.dataset or inputs.dataset
+        if not inputs.systems and p.retrievers:
             raise BetagError("no tagging system with tags in the database (load-demo or import first)")
-        table = evaluate_table(inputs.systems, inputs.sequences, params["retrievers"], params["tasks"],
-                               config_from_params(params), params["include_popular"], inputs.dataset,
-                               item_ids=inputs.item_ids)
-        payload = evaluation_payload(table, {n: tag_stats(tm).as_dict() for n, tm in inputs.systems.items()})
+        _table, payload = evaluate_catalog(inputs, p)
         if save:
             payload["report_id"] = save_report(s, payload, params["name"], inputs.dataset)
             s.commit()
@@ -106,7 +101,7 @@ def _run_job(params: dict) -> dict:
 
     from sqlalchemy import select
 
-    from betag_engine.evaluation.jobs import evaluate_job
+    from betag_engine.experiments.evaluate import evaluate_job
     from betag_engine.jobs.runner import run_job
     from db.models import Report
     from db.session import session_factory
@@ -126,8 +121,8 @@ def _diagnose(args) -> int:
 
     from betag_engine.commands.catalog import prepare_database
     from betag_engine.evaluation.table import format_table
+    from betag_engine.experiments.diagnosis import diagnose
     from betag_engine.tagging.common import select_items
-    from betag_engine.tagging.diagnosis import diagnose
     from db.session import session_factory
 
     prepare_database()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
+from betag_engine.experiments.profiles import DEFAULT_PROFILE, PROFILES, default_report_name
 from betag_engine.tagging.config import DOMAIN_PRESETS
-from betag_engine.tagging.profiles import DEFAULT_PROFILE, PROFILES, default_report_name
 from betag_engine.vocabulary import (
     BETAG_JOB,
     BUILTIN_DATASETS,

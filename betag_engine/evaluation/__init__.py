@@ -7,7 +7,6 @@ Typical use::
     split = leave_one_last(sequences)                      # split.train feeds LLM finetuning data
 """
 
-from betag_engine.evaluation.data import EvalInputs, dataset_label, load_inputs, save_report
 from betag_engine.evaluation.metrics import Metrics, case_metrics, evaluate_scores, hr_at_k, ndcg_at_k
 from betag_engine.evaluation.negatives import sample_negatives
 from betag_engine.evaluation.protocol import (
@@ -19,9 +18,9 @@ from betag_engine.evaluation.protocol import (
     grid,
     prepare,
 )
-from betag_engine.evaluation.split import Case, Split, leave_one_last, restrict_sequences
 from betag_engine.evaluation.stats import TagStats, popularity_curve, tag_stats
 from betag_engine.evaluation.table import Table, TableRow, evaluate_table, format_table
+from betag_engine.split import Case, Split, leave_one_last, restrict_sequences
 
 __all__ = [
     "Case", "Split", "leave_one_last", "restrict_sequences", "sample_negatives",
@@ -29,5 +28,4 @@ __all__ = [
     "EvalConfig", "EvalResult", "Prepared", "prepare", "align", "grid", "evaluate",
     "Table", "TableRow", "evaluate_table", "format_table",
     "TagStats", "tag_stats", "popularity_curve",
-    "EvalInputs", "load_inputs", "dataset_label", "save_report",
 ]

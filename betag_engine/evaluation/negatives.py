@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from betag_engine.evaluation.split import Case
+from betag_engine.split import Case
 
 PHASE_IDS = {"validation": 1, "test": 2}
 

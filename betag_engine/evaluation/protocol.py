@@ -14,12 +14,12 @@ import scipy.sparse as sp
 
 from betag_engine.evaluation.metrics import TIE_POLICIES, Metrics, evaluate_scores
 from betag_engine.evaluation.negatives import sample_negatives
-from betag_engine.evaluation.split import Split, leave_one_last, restrict_sequences
 from betag_engine.retrieval.birank import birank_basis
 from betag_engine.retrieval.config import WEIGHTINGS, check_retriever
 from betag_engine.retrieval.popular import popularity
 from betag_engine.retrieval.queries import item_queries, user_queries
 from betag_engine.retrieval.search import build_index, score_candidates
+from betag_engine.split import Split, leave_one_last, restrict_sequences
 from betag_engine.types import TagMatrix
 from betag_engine.vocabulary import BIRANK, BM25, ITEM_TASK, POPULAR, TASKS, USER_TASK
 

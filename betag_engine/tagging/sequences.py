@@ -8,6 +8,7 @@ import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from betag_engine.split import leave_one_last, restrict_sequences
 from betag_engine.tagging.config import tag_line
 
 
@@ -19,7 +20,6 @@ def training_sequences(
     With ``item_ids`` the sequences are first restricted to that pool, exactly as the evaluation does for a
     subset, and split afterwards: splitting first would let a subset's held-out items into training windows.
     """
-    from betag_engine.evaluation.split import leave_one_last, restrict_sequences
 
     seqs = dict(sequences) if item_ids is None else restrict_sequences(sequences, item_ids)
     return {u: list(seq) for u, seq in leave_one_last(seqs).train.items()}

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from betag_engine.catalog.store import item_tags
-from betag_engine.evaluation.data import save_report
+from betag_engine.experiments.evaluate import save_report
 from db.models import Item, Job, ReviewDecision
 from db.session import session_factory
 
@@ -257,9 +257,9 @@ def test_evaluation_dashboard_reads_a_pipeline_report(app, demo_url):
     from db.models import Report
 
     res = {"test": {"hr": 0.4, "ndcg": 0.2}, "params": {}}
-    table_ = {"rows": [{"system": s, "retriever": r, "results": {"user": res, "item": res}}
-                       for s, r in (("-", "popular"), ("betag", "bm25"), ("betag-m2", "birank"))]}
-    payload = {"profile": "quick", "subset": "the 100 most-interacted items", "full_table": table_,
+    rows = [{"system": s, "retriever": r, "results": {"user": res, "item": res}}
+            for s, r in (("-", "popular"), ("betag", "bm25"), ("betag-m2", "birank"))]
+    payload = {"profile": "quick", "subset": "the 100 most-interacted items", "rows": rows,
                "models": {"base": "transformers:gemma3-270m"}, "stage_seconds": {"base": 12.5},
                "loss_curve": [{"epoch": 1, "step": 1, "loss": 1.8}, {"epoch": 1, "step": 2, "loss": 1.5}],
                "tag_stats": {"betag": {"popularity": [["drama", 9], ["war", 2]]}}}

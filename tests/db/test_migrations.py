@@ -1,3 +1,5 @@
+import json
+
 from sqlalchemy import inspect, text
 
 from db.migrate import upgrade_head
@@ -29,3 +31,30 @@ def test_models_match_migrations(db_url):
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
     assert diff == [], f"models and migrations disagree; add a migration: {diff}"
+
+
+def test_old_pipeline_reports_get_the_one_report_format(tmp_path):
+    """0002: a pipeline report stored with 'full_table' is read by the app like an evaluation report ('rows')."""
+    from alembic import command
+
+    from betag_engine.experiments.report import metric_rows
+    from db.migrate import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    command.upgrade(alembic_config(url), "0001")
+    row = {"system": "-", "retriever": "popular", "results": {"user": {"test": {"hr": 0.4, "ndcg": 0.2}}}}
+    old = {"profile": "quick", "meta": {"n_items": 3}, "full_table": {"meta": {"n_items": 3}, "rows": [row]}}
+    evaluation = {"meta": {"n_items": 3}, "rows": [row], "text": "..."}
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        for kind, payload in (("pipeline", old), ("evaluation", evaluation)):
+            conn.execute(text("INSERT INTO reports (kind, name, dataset, payload, created_at) "
+                              "VALUES (:k, 'r', 'ml-100k', :p, '2026-01-01')"), {"k": kind, "p": json.dumps(payload)})
+    upgrade_head(url)
+    with engine.connect() as conn:
+        payloads = [json.loads(p) for p in conn.execute(text("SELECT payload FROM reports ORDER BY id")).scalars()]
+    engine.dispose()
+    assert "full_table" not in payloads[0] and payloads[0]["rows"] == [row]
+    assert payloads[1] == evaluation
+    assert metric_rows(payloads[0]) == [{"system": "Popular", "retriever": "popular", "task": "user", "HR@k": 0.4,
+                                         "NDCG@k": 0.2, "params": ""}]

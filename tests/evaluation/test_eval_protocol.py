@@ -85,7 +85,7 @@ def test_cli_evaluate_smoke(demo_url, tmp_path, capsys):
 def test_evaluate_job_stores_report_and_resumes(demo_url):
     from sqlalchemy import select
 
-    from betag_engine.evaluation.jobs import evaluate_job
+    from betag_engine.experiments.evaluate import evaluate_job
     from betag_engine.jobs.runner import run_job
     from db.models import Report
     from db.session import session_factory

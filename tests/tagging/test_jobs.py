@@ -5,13 +5,13 @@ import json
 import pytest
 
 from betag_engine.catalog.store import ensure_system, item_tags, set_item_tags, tagged_item_ids
+from betag_engine.experiments.diagnosis import diagnose
 from betag_engine.jobs.runner import run_job
 from betag_engine.tagging import llm_access
 from betag_engine.tagging.base_tags import base_tags_job
 from betag_engine.tagging.betag import betag_job
 from betag_engine.tagging.common import popular_item_ids
 from betag_engine.tagging.confidence import confidence_job
-from betag_engine.tagging.diagnosis import diagnose
 from betag_engine.tagging.finetune import adapter_dir, finetune_job
 from betag_engine.tagging.taggpt import taggpt_job
 from db.models import JobCheckpoint
@@ -120,10 +120,10 @@ def test_pipeline_on_an_empty_database_imports_the_catalog_then_reports(db_url, 
     """The import runs inside the pipeline job; logging during it once deadlocked on SQLite's write lock."""
     from pathlib import Path
 
-    from betag_engine.tagging import pipeline
+    from betag_engine.experiments import pipeline
     from db.models import Job
 
-    monkeypatch.setattr(pipeline, "_run_stage", lambda ctx, kind, params: {"model": "not run in this test"})
+    monkeypatch.setattr(pipeline, "_run_stage", lambda ctx, stage: {"model": "not run in this test"})
     params = {"dataset": "ml-100k", "profile": "quick"}
     result = _run("pipeline", pipeline.pipeline_job, params, db_url)
     report = json.loads(Path(result["json"]).read_text())

@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from betag_engine.catalog.store import ensure_system, set_item_tags, user_sequences
-from betag_engine.evaluation.split import leave_one_last, restrict_sequences
+from betag_engine.split import leave_one_last, restrict_sequences
 from betag_engine.tagging.common import aggregate_beams, popular_item_ids
 from betag_engine.tagging.config import PromptConfig, tag_line
 from betag_engine.tagging.finetune import FinetuneParams, load_training_data

@@ -18,15 +18,23 @@ Only the training split is used (validation and test interactions never enter th
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from betag_engine.catalog.store import item_tags, user_sequences
+from betag_engine.evaluation.table import Table, evaluate_table
+from betag_engine.jobs.runner import job_key
 from betag_engine.tagging.common import aggregate_beams
+from betag_engine.tagging.sequences import training_sequences
+from betag_engine.types import matrix_from_triples
 from betag_engine.vocabulary import BASE, BETAG, BETAG_JOB, JOB_DONE
+from db.models import Job, JobCheckpoint
 
 
 @dataclass(frozen=True)
@@ -97,9 +105,6 @@ def stored_beams(session: Session, system: str) -> tuple[dict[int, list[list[str
     Raises:
         ValueError: no finished BETag job wrote ``system``.
     """
-    from betag_engine.jobs.runner import job_key
-    from db.models import Job, JobCheckpoint
-
     jobs = session.scalars(select(Job).where(Job.kind == BETAG_JOB, Job.status == JOB_DONE).order_by(Job.id.desc()))
     job = next((j for j in jobs if (j.params or {}).get("system", BETAG) == system), None)
     if job is None:
@@ -117,11 +122,9 @@ class Diagnosis:
 
     beams: list[BeamDiagnosis]
     oracle_m: int
-    oracle: object  # evaluation.table.Table: the oracle BETags with BM25 and BiRank, plus Popular
+    oracle: Table  # the oracle BETags with BM25 and BiRank, plus Popular
 
     def as_dict(self) -> dict:
-        import json
-
         return {"beams": [b.as_dict() for b in self.beams], "oracle_m": self.oracle_m,
                 "oracle_table": json.loads(json.dumps(self.oracle.as_dict(), default=str))}
 
@@ -135,13 +138,6 @@ def diagnose(session: Session, systems: Sequence[str], pool, base_system: str = 
             evaluation does).
         max_tags_per_item: base tags per item in the oracle's lines (a BETag job's own value is used for its beams).
     """
-    import numpy as np
-
-    from betag_engine.catalog.store import item_tags, user_sequences
-    from betag_engine.evaluation.table import evaluate_table
-    from betag_engine.tagging.sequences import training_sequences
-    from betag_engine.types import matrix_from_triples
-
     pool = np.array(sorted({int(i) for i in pool}), dtype=np.int64)  # the TagMatrix row order
     sequences = user_sequences(session)
     succ = successor_counts(training_sequences(sequences, pool.tolist()))

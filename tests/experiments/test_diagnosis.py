@@ -2,7 +2,7 @@
 
 from collections import Counter
 
-from betag_engine.tagging.diagnosis import diagnose_beams, oracle_tags, successor_counts
+from betag_engine.experiments.diagnosis import diagnose_beams, oracle_tags, successor_counts
 
 BASE = {1: ["space", "war"], 2: ["toys", "kids"], 3: ["space", "robots"], 4: ["romance"]}
 

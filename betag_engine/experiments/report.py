@@ -1,20 +1,69 @@
-"""Pipeline report: Table 2, Table 4 (ablations), beam sweep, tag statistics, stage times, models."""
+"""Reports: the one format evaluations and pipeline runs store, the rows the app shows, the pipeline's Markdown.
+
+Every report payload holds ``meta`` and ``rows`` (``evaluation.table.Table.as_dict()``: one row per system x
+retriever with each task's chosen parameters, validation and test metrics and grid) and ``tag_stats`` (per
+system). An evaluation report adds ``text`` (the printed table); a pipeline report adds its profile and subset,
+stage times, models, the finetuning loss curve, the Table 2 / Table 4 / beam-sweep views and the behaviour
+diagnosis. :func:`metric_rows`, :func:`beam_rows` and :func:`popularity_rows` turn any report into the flat rows
+of the app's tables and charts.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+from betag_engine.evaluation.table import Table, format_table
 from betag_engine.vocabulary import (
     ABLATION_SYSTEMS,
     BEAM_SWEEP_PREFIX,
     BETAG,
+    FINETUNE,
     POPULAR_LABEL,
     TABLE2_SYSTEMS,
     TAG_RETRIEVERS,
     TASKS,
     row_label,
 )
+
+BEAM_SYSTEM = re.compile(r"^(?P<prefix>.+)-m(?P<beams>\d+)$")  # <name>-m<beams>: a beam-sweep system
+
+
+def evaluation_report(table: Table, stats: dict) -> dict:
+    """An evaluation's report: the table (rows, chosen params, grid, metadata), tag statistics, the printed table."""
+    return {**table.as_dict(), "tag_stats": stats, "text": format_table(table)}
+
+
+def metric_rows(report: dict) -> list[dict]:
+    """One row per system x retriever x task with test HR@k / NDCG@k and the chosen parameters."""
+    out = []
+    for row in report.get("rows", []):
+        for task, res in (row.get("results") or {}).items():
+            test = res.get("test", {})
+            out.append({"system": row_label(row.get("system"), row.get("retriever")), "retriever": row.get("retriever"),
+                        "task": task, "HR@k": test.get("hr"), "NDCG@k": test.get("ndcg"),
+                        "params": str(res.get("params", ""))})
+    return out
+
+
+def beam_rows(report: dict) -> list[dict]:
+    """Rows of systems named <prefix>-m<beams> (BETag's beam sweep) with their beam count."""
+    out = []
+    for r in metric_rows(report):
+        match = BEAM_SYSTEM.match(str(r["system"]))
+        if match:
+            out.append({**r, "beams": int(match["beams"]), "series": f"{r['retriever']} / {r['task']}"})
+    return sorted(out, key=lambda r: r["beams"])
+
+
+def popularity_rows(report: dict) -> list[dict]:
+    """(system, rank, items) points of each system's tag-popularity curve."""
+    out = []
+    for system, stats in (report.get("tag_stats") or {}).items():
+        for rank, (_tag, n) in enumerate(stats.get("popularity", []), 1):
+            out.append({"system": system, "rank": rank, "items": n})
+    return out
 
 
 def _row_metrics(row: dict) -> dict[str, float | None]:
@@ -26,8 +75,8 @@ def _row_metrics(row: dict) -> dict[str, float | None]:
     return out
 
 
-def build_report(dataset, profile, description, plan, stages, table, stats, eval_seconds, n_pool) -> dict:
-    """A JSON-serialisable report; ``table`` is an ``evaluation.table.Table``."""
+def pipeline_report(dataset, profile, description, stages, table, stats, eval_seconds, n_pool) -> dict:
+    """A pipeline run's report (JSON-serialisable); ``table`` is an ``evaluation.table.Table``."""
     tdict = json.loads(json.dumps(table.as_dict(), default=str))
     rows = [{"system": row_label(r["system"], r["retriever"]), "retriever": r["retriever"], **_row_metrics(r)}
             for r in tdict["rows"]]
@@ -52,10 +101,10 @@ def build_report(dataset, profile, description, plan, stages, table, stats, eval
     return {"dataset": dataset, "profile": profile, "subset": description, "n_items_evaluated": n_pool,
             "meta": tdict["meta"], "table2": table2, "table4": table4, "beam_sweep": sweep,
             "tag_stats": stats, "stage_seconds": times, "models": models,
-            "finetune": {k: v for k, v in stages.get("finetune", {}).get("result", {}).items() if k != "loss_curve"},
-            "loss_curve": stages.get("finetune", {}).get("result", {}).get("loss_curve", []),
+            "finetune": {k: v for k, v in stages.get(FINETUNE, {}).get("result", {}).items() if k != "loss_curve"},
+            "loss_curve": stages.get(FINETUNE, {}).get("result", {}).get("loss_curve", []),
             "stages": {n: {"kind": st.get("kind"), "params": st.get("params")} for n, st in stages.items()},
-            "full_table": tdict}
+            "rows": tdict["rows"]}
 
 
 def _f(v) -> str:
@@ -108,7 +157,7 @@ def to_markdown(report: dict) -> str:
 
 
 def _diagnosis_lines(diagnosis: dict | None) -> list[str]:
-    """The behaviour diagnosis (betag_engine.tagging.diagnosis): what the beams learned, and the oracle ceiling."""
+    """The behaviour diagnosis (experiments.diagnosis): what the beams learned, and the oracle ceiling."""
     if not diagnosis:
         return []
     m = diagnosis["oracle_m"]
@@ -127,11 +176,9 @@ def _diagnosis_lines(diagnosis: dict | None) -> list[str]:
     return lines
 
 
-def write_report(report: dict, name: str) -> dict[str, Path]:
+def write_report(report: dict, name: str, reports_dir: Path) -> dict[str, Path]:
     """Write ``<reports_dir>/<name>.md`` and ``.json``; returns both paths."""
-    from betag_engine.settings import get_settings
-
-    out = Path(get_settings().reports_dir)
+    out = Path(reports_dir)
     out.mkdir(parents=True, exist_ok=True)
     md, js = out / f"{name}.md", out / f"{name}.json"
     md.write_text(to_markdown(report))

@@ -3,6 +3,9 @@
 Users with fewer than 3 interactions have no validation and test case (a validation case needs at least one
 history item); their whole sequence stays in ``train`` so it still feeds finetuning data and popularity, and
 their ids are listed in ``Split.short_users``.
+
+It sits below tagging and evaluation (it imports nothing from the project): finetuning trains on ``Split.train``
+and the evaluation tests on the held-out cases of the same split.
 """
 
 from __future__ import annotations

@@ -1,4 +1,14 @@
-"""Engine and session factories. Nothing connects on import; SQLite gets WAL, foreign keys and a busy timeout."""
+"""Engines and sessions. Nothing connects on import; SQLite gets WAL, foreign keys and a busy timeout.
+
+The session rule of the whole project:
+
+* ``session_scope(url)`` is the way in. It opens a session, commits when the block ends and rolls back when it
+  raises. There is one engine and one ``sessionmaker`` per URL, built on first use and kept for the process.
+* Whoever opens the scope owns the unit of work: a CLI command, the app's service layer, a job (its
+  ``JobContext.session()`` is such a scope, one per batch), the job runner for its own bookkeeping.
+* Functions that receive a ``Session`` never commit or roll back; they add, change and ``flush`` (to get ids),
+  and their changes are saved, or dropped, with the caller's unit of work.
+"""
 
 from __future__ import annotations
 
@@ -50,13 +60,21 @@ def get_engine(url: str | None = None) -> Engine:
     return make_engine(url or get_settings().database_url)
 
 
+@lru_cache(maxsize=8)
 def session_factory(url: str | None = None) -> sessionmaker[Session]:
+    """The process-wide sessionmaker for ``url`` (built once per URL). Prefer :func:`session_scope`."""
     return sessionmaker(bind=get_engine(url), expire_on_commit=False)
+
+
+def forget_engines() -> None:
+    """Drop the cached engines and sessionmakers (tests switch databases between cases)."""
+    session_factory.cache_clear()
+    get_engine.cache_clear()
 
 
 @contextmanager
 def session_scope(url: str | None = None) -> Iterator[Session]:
-    """A session that commits on success and rolls back on any error."""
+    """One unit of work: a session that commits when the block ends and rolls back on any error."""
     session = session_factory(url)()
     try:
         yield session

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from betag_engine.settings import get_settings
-from db.session import get_engine
+from db.session import forget_engines
 
 
 def _use_database(monkeypatch, tmp_path, url: str) -> str:
@@ -21,7 +21,7 @@ def _use_database(monkeypatch, tmp_path, url: str) -> str:
 def _fresh_caches():
     yield
     get_settings.cache_clear()
-    get_engine.cache_clear()
+    forget_engines()
 
 
 @pytest.fixture
@@ -48,6 +48,7 @@ def _demo_template(tmp_path_factory):
     engine = make_engine(url)
     with Session(engine) as s:
         import_builtin(s, "ml-100k")
+        s.commit()
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()

@@ -167,9 +167,9 @@ def bench_corpus(name: str, a: sp.csr_matrix, n_queries: int, k: int = 10, seed:
 
 def _db_corpora(systems: list[str]) -> dict[str, sp.csr_matrix]:
     from betag_engine.catalog.store import list_system_names, tag_matrix
-    from db.session import session_factory
+    from db.session import session_scope
 
-    with session_factory()() as s:
+    with session_scope() as s:
         known = list_system_names(s)
         return {f"db:{name}": tag_matrix(s, name).matrix for name in systems if name in known}
 
@@ -178,9 +178,9 @@ def _time_rank(system: str, repeats: int = 10) -> float | None:
     """Mean seconds of one app-style ranking: load the system's tag matrix, then rank (BM25 / BiRank alternating)."""
     from betag_engine.catalog.store import list_system_names, tag_matrix
     from betag_engine.retrieval.what_if import rank
-    from db.session import session_factory
+    from db.session import session_scope
 
-    with session_factory()() as s:
+    with session_scope() as s:
         if system not in list_system_names(s):
             return None
         rank(tag_matrix(s, system), BM25, 1)

@@ -1,4 +1,4 @@
-"""Import items, behaviour logs and native tags from CSV, TSV, Parquet or JSONL, atomically.
+"""Import items, behaviour logs and native tags from CSV, TSV, Parquet or JSONL, in one unit of work.
 
 Every row is validated first; if any row is bad, an :class:`ImportValidationError` lists every problem
 (file, row, field, reason) and nothing is written. Re-importing is idempotent: items upsert by external id,
@@ -231,7 +231,7 @@ def validate(
 
 def write(session: Session, parsed: _Parsed, native_system: str = NATIVE,
           progress: Callable[[str], None] | None = None) -> ImportSummary:
-    """Upsert validated data in the caller's transaction (the caller commits or rolls back)."""
+    """Upsert validated data in the caller's unit of work."""
     summary = ImportSummary()
     note = progress or (lambda _msg: None)
     existing = dict(session.execute(select(Item.external_id, Item.id)).all())
@@ -294,15 +294,10 @@ def import_files(
     native_system: str = NATIVE,
     progress: Callable[[str], None] | None = None,
 ) -> ImportSummary:
-    """Validate then import the given files in one transaction; nothing is written if any row is bad."""
+    """Validate then import the given files in the caller's unit of work; nothing is written if any row is bad
+    (ImportValidationError is raised before the first write)."""
     mapping = mapping or ColumnMapping()
     frames = [read_table(p) if p is not None else None for p in (items, interactions, tags)]
     names = tuple(Path(p).name if p is not None else "" for p in (items, interactions, tags))
     parsed = validate(session, *frames, mapping=mapping, names=names)
-    try:
-        summary = write(session, parsed, native_system=native_system, progress=progress)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    return summary
+    return write(session, parsed, native_system=native_system, progress=progress)

@@ -64,16 +64,11 @@ def load_frames(name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def import_builtin(session: Session, name: str = DEFAULT_DATASET,
                    progress: Callable[[str], None] | None = None) -> ImportSummary:
-    """Import a built-in dataset (idempotent) in one transaction."""
+    """Import a built-in dataset (idempotent) in the caller's unit of work."""
     items, inter = load_frames(name)
     parsed = validate(session, items, inter, None, ColumnMapping(), names=(f"{name}.item", f"{name}.inter", ""))
-    try:
-        summary = write(session, parsed, progress=progress)
-        ensure_system(session, NATIVE, NATIVE, model="catalog", params={"dataset": name, "source": "genres"})
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    summary = write(session, parsed, progress=progress)
+    ensure_system(session, NATIVE, NATIVE, model="catalog", params={"dataset": name, "source": "genres"})
     return summary
 
 

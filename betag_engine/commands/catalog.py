@@ -27,10 +27,10 @@ def prepare_database(dataset: str = DEFAULT_DATASET) -> None:
     """Migrate, and into an empty catalog import the built-in ``dataset`` (what the app does on first start)."""
     from betag_engine.catalog.movielens import ensure_builtin
     from db.migrate import upgrade_head
-    from db.session import session_factory
+    from db.session import session_scope
 
     upgrade_head()
-    with session_factory()() as s:
+    with session_scope() as s:
         ensure_builtin(s, dataset, progress=lambda msg: print(f"empty catalog, importing built-in {dataset}: {msg}"))
 
 
@@ -45,10 +45,10 @@ def _migrate(args) -> int:
 def _load_demo(args) -> int:
     from betag_engine.catalog.movielens import import_builtin
     from db.migrate import upgrade_head
-    from db.session import session_factory
+    from db.session import session_scope
 
     upgrade_head()
-    with session_factory()() as s:
+    with session_scope() as s:
         summary = import_builtin(s, args.dataset, progress=print)
     print(asdict(summary))
     return 0
@@ -57,7 +57,7 @@ def _load_demo(args) -> int:
 def _import(args) -> int:
     from betag_engine.catalog.importer import ColumnMapping, import_files
     from db.migrate import upgrade_head
-    from db.session import session_factory
+    from db.session import session_scope
 
     overrides = dict(kv.split("=", 1) for kv in args.map)
     known = set(ColumnMapping.__dataclass_fields__)
@@ -65,7 +65,7 @@ def _import(args) -> int:
     if unknown:
         raise ValueError(f"--map field must be one of {', '.join(sorted(known))}, got {', '.join(sorted(unknown))}")
     upgrade_head()
-    with session_factory()() as s:
+    with session_scope() as s:
         summary = import_files(s, args.items, args.interactions, args.tags, ColumnMapping(**overrides),
                                native_system=args.native_system, progress=print)
     print(asdict(summary))

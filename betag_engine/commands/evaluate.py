@@ -81,10 +81,10 @@ def _evaluate(args) -> int:
 
 def _run_direct(params: dict, save: bool) -> dict:
     from betag_engine.experiments.evaluate import EvaluateParams, evaluate_catalog, load_inputs, save_report
-    from db.session import session_factory
+    from db.session import session_scope
 
     p = EvaluateParams(**params)
-    with session_factory()() as s:
+    with session_scope() as s:
         inputs = load_inputs(s, p.systems)
         inputs.dataset = p.dataset or inputs.dataset
         if not inputs.systems and p.retrievers:
@@ -92,7 +92,6 @@ def _run_direct(params: dict, save: bool) -> dict:
         _table, payload = evaluate_catalog(inputs, p)
         if save:
             payload["report_id"] = save_report(s, payload, params["name"], inputs.dataset)
-            s.commit()
     return payload
 
 
@@ -104,10 +103,10 @@ def _run_job(params: dict) -> dict:
     from betag_engine.experiments.evaluate import evaluate_job
     from betag_engine.jobs.runner import run_job
     from db.models import Report
-    from db.session import session_factory
+    from db.session import session_scope
 
     result = run_job(EVALUATE, params, partial(_call, evaluate_job, params), name=params["name"] or EVALUATE)
-    with session_factory()() as s:
+    with session_scope() as s:
         report = s.scalar(select(Report).where(Report.id == result["report_id"]))
         return {**report.payload, "report_id": report.id}
 
@@ -123,10 +122,10 @@ def _diagnose(args) -> int:
     from betag_engine.evaluation.table import format_table
     from betag_engine.experiments.diagnosis import diagnose
     from betag_engine.tagging.common import select_items
-    from db.session import session_factory
+    from db.session import session_scope
 
     prepare_database()
-    with session_factory()() as s:
+    with session_scope() as s:
         pool = np.array(sorted(select_items(s, {"limit": args.limit})), dtype=np.int64)
         result = diagnose(s, args.system or [BETAG, BETAG_NOFT], pool, args.base_system, args.top_k,
                           args.oracle_m, args.max_tags_per_item)

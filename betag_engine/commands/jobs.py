@@ -27,9 +27,9 @@ def _list(args) -> int:
     from sqlalchemy import select
 
     from db.models import Job
-    from db.session import session_factory
+    from db.session import session_scope
 
-    with session_factory()() as s:
+    with session_scope() as s:
         for job in s.scalars(select(Job).order_by(Job.id.desc()).limit(args.limit)):
             print(f"{job.id:5d} {job.kind:12s} {job.status:9s} {job.progress_done}/{job.progress_total} {job.message}")
     return 0

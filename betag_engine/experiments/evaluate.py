@@ -138,7 +138,7 @@ def evaluate_job(ctx: JobContext, params: dict) -> dict:
 
     def on_cell(unit: str, payload: dict) -> None:
         with ctx.session() as s:
-            ctx.commit_units(s, [unit], payload)
+            ctx.mark_done(s, {unit: payload})
 
     def progress(n: int, total: int, message: str) -> None:
         if last["t"] == 0.0:
@@ -151,7 +151,6 @@ def evaluate_job(ctx: JobContext, params: dict) -> dict:
     table, report = evaluate_catalog(inputs, p, done=done, on_cell=on_cell, progress=progress)
     with ctx.session() as s:
         report_id = save_report(s, report, p.name, inputs.dataset)
-        s.commit()
     ctx.log(format_table(table))
     return {"report_id": report_id, "dataset": inputs.dataset, "elapsed_s": table.meta["elapsed_s"],
             "rows": [{"system": r.system, "retriever": r.retriever,

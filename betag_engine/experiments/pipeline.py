@@ -68,7 +68,7 @@ def _run_stage(ctx: JobContext, stage: Stage) -> dict:
     fn = handler_for(stage.kind)
     return run_job(stage.kind, stage.params, lambda c: fn(c, stage.params),
                    name=f"pipeline:{stage.params.get('system', stage.kind)}", url=ctx.url,
-                   progress_bar=ctx._progress_bar)
+                   progress_bar=ctx.progress_bar)
 
 
 def pipeline_job(ctx: JobContext, params: dict) -> dict:
@@ -96,7 +96,7 @@ def pipeline_job(ctx: JobContext, params: dict) -> dict:
     with ctx.session() as s:
         row = Report(kind=PIPELINE_REPORT, name=name, dataset=p.dataset, payload=report)
         s.add(row)
-        s.commit()
+        s.flush()
         report_id = row.id
     ctx.progress(len(plan) + 1, "done")
     return {"report_id": report_id, **{k: str(v) for k, v in paths.items()},
@@ -120,7 +120,7 @@ def _run_stages(ctx: JobContext, plan: list[Stage], profile: str) -> dict[str, d
                               "result": json.loads(json.dumps(result, default=str)),
                               "seconds": round(time.perf_counter() - start, 1)}
         with ctx.session() as s:
-            ctx.commit_units(s, [unit], stages[stage.name])
+            ctx.mark_done(s, {unit: stages[stage.name]})
     return stages
 
 

@@ -12,7 +12,8 @@ import hashlib
 import json
 import os
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import select, update
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from betag_engine.errors import JobCancelled, NotFoundError
 from betag_engine.vocabulary import JOB_CANCELLED, JOB_DONE, JOB_FAILED, JOB_PENDING, JOB_RUNNING
 from db.models import Job, JobCheckpoint, utcnow
-from db.session import session_factory
+from db.session import session_scope
 
 LOG_TAIL_CHARS = 20000
 
@@ -34,52 +35,53 @@ def job_key(kind: str, params: Mapping[str, Any]) -> str:
 
 def create_job(kind: str, params: Mapping[str, Any], name: str = "", url: str | None = None) -> int:
     """Record a pending job and return its id (the app calls this, then starts a worker)."""
-    with session_factory(url)() as s:
+    with session_scope(url) as s:
         job = Job(kind=kind, name=name or kind, params=dict(params), status=JOB_PENDING)
         s.add(job)
-        s.commit()
+        s.flush()
         return job.id
 
 
 class JobContext:
-    """Handed to a job's function: checkpoints, progress, log and cancellation.
+    """Handed to a job's function: its database sessions, checkpoints, progress, log and cancellation.
 
-    ``progress`` and ``log`` write through their own short transactions: call them between batches, not while a
-    session of yours holds uncommitted writes (SQLite allows one writer at a time).
+    ``progress`` and ``log`` write through their own short transactions: call them between batches, not inside a
+    :meth:`session` block that holds writes (SQLite allows one writer at a time).
     """
 
     def __init__(self, job_id: int, key: str, url: str | None = None, progress_bar: bool = True):
         self.job_id = job_id
         self.key = key
         self.url = url
-        self._factory = session_factory(url)
+        self.progress_bar = progress_bar  # a tqdm bar on the terminal (the CLI); stages of a pipeline inherit it
         self._bar = None
-        self._progress_bar = progress_bar
 
-    def session(self) -> Session:
-        """A new session on the job's database (use one per batch, commit with :meth:`commit_units`)."""
-        return self._factory()
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One unit of work on the job's database (``session_scope``): a batch's results and, with
+        :meth:`mark_done`, its checkpoints are committed together when the block ends."""
+        with session_scope(self.url) as s:
+            yield s
 
     def done_units(self) -> set[str]:
-        with self._factory() as s:
+        with self.session() as s:
             return set(s.scalars(select(JobCheckpoint.unit).where(JobCheckpoint.job_key == self.key)))
 
     def unit_payloads(self) -> dict[str, dict]:
-        with self._factory() as s:
+        with self.session() as s:
             rows = s.execute(select(JobCheckpoint.unit, JobCheckpoint.payload).where(JobCheckpoint.job_key == self.key))
             return {u: p for u, p in rows}
 
-    def commit_units(self, session: Session, units: Iterable[str], payload: Mapping[str, Any] | None = None) -> None:
-        """Mark units finished and commit ``session`` (which holds their results) in one transaction."""
-        done = set(session.scalars(select(JobCheckpoint.unit).where(JobCheckpoint.job_key == self.key)))
-        session.add_all(
-            JobCheckpoint(job_key=self.key, unit=u, payload=dict(payload or {})) for u in units if u not in done
-        )
-        session.commit()
+    def mark_done(self, session: Session, units: Mapping[str, Mapping[str, Any] | None]) -> None:
+        """Record finished units (unit -> payload) in ``session``: they commit with the results they belong to."""
+        done = set(session.scalars(select(JobCheckpoint.unit).where(JobCheckpoint.job_key == self.key,
+                                                                    JobCheckpoint.unit.in_(list(units)))))
+        session.add_all(JobCheckpoint(job_key=self.key, unit=u, payload=dict(p or {}))
+                        for u, p in units.items() if u not in done)
 
     def set_total(self, total: int, message: str = "") -> None:
         self._update(progress_total=int(total), message=message)
-        if self._progress_bar and self._bar is None:
+        if self.progress_bar and self._bar is None:
             from tqdm.auto import tqdm
 
             self._bar = tqdm(total=total, desc=message or self.key.split(":")[0], unit="unit")
@@ -94,13 +96,12 @@ class JobContext:
         self.check_cancel()
 
     def log(self, line: str) -> None:
-        with self._factory() as s:
+        with self.session() as s:
             job = s.get(Job, self.job_id)
             job.log = (job.log + line.rstrip() + "\n")[-LOG_TAIL_CHARS:]
-            s.commit()
 
     def check_cancel(self) -> None:
-        with self._factory() as s:
+        with self.session() as s:
             if s.scalar(select(Job.cancel_requested).where(Job.id == self.job_id)):
                 raise JobCancelled(f"job {self.job_id} was cancelled")
 
@@ -110,9 +111,8 @@ class JobContext:
             self._bar = None
 
     def _update(self, **values) -> None:
-        with self._factory() as s:
+        with self.session() as s:
             s.execute(update(Job).where(Job.id == self.job_id).values(**values))
-            s.commit()
 
 
 def run_job(
@@ -130,51 +130,46 @@ def run_job(
     if job_id is None:
         job_id = create_job(kind, params, name=name, url=url)
     key = job_key(kind, params)
-    factory = session_factory(url)
-    with factory() as s:
+    with session_scope(url) as s:
         job = s.get(Job, job_id)
         if job is None:
             raise NotFoundError(f"job {job_id} does not exist")
         job.status, job.started_at, job.worker_pid, job.error = JOB_RUNNING, utcnow(), os.getpid(), ""
         job.cancel_requested, job.finished_at = False, None  # a resumed job starts uncancelled
-        s.commit()
     ctx = JobContext(job_id, key, url=url, progress_bar=progress_bar)
     try:
         result = dict(fn(ctx) or {})
     except JobCancelled:
-        _finish(factory, job_id, JOB_CANCELLED, error="cancelled by user; finished units are kept")
+        _finish(url, job_id, JOB_CANCELLED, error="cancelled by user; finished units are kept")
         raise
     except BaseException as exc:
-        _finish(factory, job_id, JOB_FAILED, error="".join(traceback.format_exception(exc))[-LOG_TAIL_CHARS:])
+        _finish(url, job_id, JOB_FAILED, error="".join(traceback.format_exception(exc))[-LOG_TAIL_CHARS:])
         raise
     finally:
         ctx.close()
-    _finish(factory, job_id, JOB_DONE, result=result)
+    _finish(url, job_id, JOB_DONE, result=result)
     return result
 
 
-def _finish(factory, job_id: int, status: str, error: str = "", result: dict | None = None) -> None:
-    with factory() as s:
+def _finish(url: str | None, job_id: int, status: str, error: str = "", result: dict | None = None) -> None:
+    with session_scope(url) as s:
         job = s.get(Job, job_id)
         job.status, job.finished_at, job.error = status, utcnow(), error
         if result is not None:
             job.result = json.loads(json.dumps(result, default=str))
         if status == JOB_DONE and job.progress_total:
             job.progress_done = job.progress_total
-        s.commit()
 
 
 def request_cancel(job_id: int, url: str | None = None) -> None:
-    with session_factory(url)() as s:
+    with session_scope(url) as s:
         s.execute(update(Job).where(Job.id == job_id).values(cancel_requested=True))
-        s.commit()
 
 
 def mark_pending(job_id: int, url: str | None = None) -> None:
     """Put a failed or cancelled job back in the queue before a worker resumes it."""
-    with session_factory(url)() as s:
+    with session_scope(url) as s:
         s.execute(update(Job).where(Job.id == job_id).values(status=JOB_PENDING, cancel_requested=False))
-        s.commit()
 
 
 def _pid_alive(pid: int) -> bool:
@@ -193,7 +188,7 @@ def mark_dead_workers(url: str | None = None) -> list[int]:
     Their finished units stay committed; resuming the job (same id or same parameters) continues from there.
     Returns the ids marked. Only meaningful where workers run on this machine (the SQLite set-up)."""
     marked = []
-    with session_factory(url)() as s:
+    with session_scope(url) as s:
         for job in s.scalars(select(Job).where(Job.status == JOB_RUNNING)):
             if job.worker_pid and job.worker_pid != os.getpid() and not _pid_alive(job.worker_pid):
                 job.status, job.finished_at = JOB_FAILED, utcnow()
@@ -202,5 +197,4 @@ def mark_dead_workers(url: str | None = None) -> list[int]:
                     "finished units are kept, resume to continue"
                 )
                 marked.append(job.id)
-        s.commit()
     return marked

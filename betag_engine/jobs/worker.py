@@ -12,12 +12,12 @@ from betag_engine.jobs.registry import handler_for
 from betag_engine.jobs.runner import run_job
 from betag_engine.settings import PROJECT_ROOT
 from db.models import Job
-from db.session import session_factory
+from db.session import session_scope
 
 
 def run_recorded_job(job_id: int, url: str | None = None, progress_bar: bool = True) -> dict:
     """Run the pending (or interrupted) job ``job_id`` in this process."""
-    with session_factory(url)() as s:
+    with session_scope(url) as s:
         job = s.get(Job, job_id)
         if job is None:
             raise NotFoundError(f"job {job_id} does not exist")

@@ -59,7 +59,6 @@ def base_tags_job(ctx: JobContext, params: dict) -> dict:
     system_params = {"prompt": prompt.to_dict(), **{k: v for k, v in params.items() if k != "prompt"}}
     with ctx.session() as s:
         ensure_system(s, p.system, BASE, model=backend.description, params=system_params)
-        s.commit()
         item_ids = select_items(s, params)
     empty = 0
 

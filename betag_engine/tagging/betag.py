@@ -109,7 +109,6 @@ def betag_job(ctx: JobContext, params: dict) -> dict:
         for name, m in systems.items():
             ensure_system(s, name, BETAG, model=backend.description,
                           params={**params, "m": m, "beams_from_run_of": p.m, "prompt": prompt.to_dict()})
-        s.commit()
 
     def work(session, batch: list[int]) -> dict[str, dict]:
         beams = sample_beams(backend, [base[i] for i in batch], prompt, p)

@@ -62,8 +62,9 @@ def run_item_batches(
     work: Callable[[Session, list[int]], dict[str, dict] | None],
     label: str,
 ) -> int:
-    """Call ``work(session, batch)`` for each batch of items not yet checkpointed, then commit the batch's
-    results together with its checkpoints (unit ``item-<id>``). ``work`` may return per-unit payloads.
+    """Call ``work(session, batch)`` for each batch of items not yet checkpointed; the batch's results and its
+    checkpoints (unit ``item-<id>``) commit together. ``work`` may return per-unit payloads (TagGPT keeps each
+    item's raw samples there).
 
     Returns:
         The number of items processed in this run (items finished in earlier runs are skipped).
@@ -77,18 +78,10 @@ def run_item_batches(
     for batch in batched(todo, batch_size):
         with ctx.session() as s:
             payloads = work(s, list(batch)) or {}
-            _commit_with_payloads(ctx, s, payloads, [f"item-{i}" for i in batch])
+            ctx.mark_done(s, {f"item-{i}": payloads.get(f"item-{i}") for i in batch})
         finished += len(batch)
         ctx.progress(finished, f"{label}: {finished}/{total}")
     return len(todo)
-
-
-def _commit_with_payloads(ctx: JobContext, session: Session, payloads: dict[str, dict], units: list[str]) -> None:
-    """Like ``ctx.commit_units`` but with one payload per unit (TagGPT keeps each item's raw samples there)."""
-    from db.models import JobCheckpoint
-
-    session.add_all(JobCheckpoint(job_key=ctx.key, unit=u, payload=dict(payloads.get(u, {}))) for u in units)
-    session.commit()
 
 
 def aggregate_beams(beams: Iterable[Iterable[str]]) -> dict[str, int]:

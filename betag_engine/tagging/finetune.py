@@ -167,7 +167,7 @@ def finetune_job(ctx: JobContext, params: dict) -> dict:
         _save_epoch(out_dir, model, optimizer, p, prompt, digest, epoch, losses, len(examples), loaded.name,
                     head_ids)
         with ctx.session() as s:
-            ctx.commit_units(s, [f"epoch-{epoch}"], {"mean_loss": mean, "examples": len(examples)})
+            ctx.mark_done(s, {f"epoch-{epoch}": {"mean_loss": mean, "examples": len(examples)}})
         ctx.log(f"epoch {epoch}: mean loss {mean:.4f} over {len(examples)} examples")
     return _result(p, out_dir, loaded.name, train, digest, losses, start)
 

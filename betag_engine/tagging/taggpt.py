@@ -103,7 +103,6 @@ def taggpt_job(ctx: JobContext, params: dict) -> dict:
         system = ensure_system(s, p.system, TAGGPT, model=backend.description, params=system_params)
         for item_id, tags in final.items():
             set_item_tags(s, system, item_id, tags)
-        s.commit()
     seconds = time.perf_counter() - start
     result = {"system": p.system, "model": backend.description, "items": len(item_ids), "processed": processed,
               "raw_distinct_tags": len(raw_vocab), "distinct_tags": len(final_vocab),

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from betag_engine.catalog.store import item_tags
 from betag_engine.experiments.evaluate import save_report
 from db.models import Item, Job, ReviewDecision
-from db.session import session_factory
+from db.session import session_scope
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -44,7 +44,7 @@ def table(at, *columns: str):
 
 
 def _session(url):
-    return session_factory(url)()
+    return session_scope(url)
 
 
 def test_home_shows_figures_and_systems(app):

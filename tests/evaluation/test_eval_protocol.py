@@ -88,13 +88,13 @@ def test_evaluate_job_stores_report_and_resumes(demo_url):
     from betag_engine.experiments.evaluate import evaluate_job
     from betag_engine.jobs.runner import run_job
     from db.models import Report
-    from db.session import session_factory
+    from db.session import session_scope
 
     params = {"systems": ["native"], "retrievers": ["bm25"], "tasks": ["item"], "include_popular": False}
     result = run_job("evaluate", params, lambda ctx: evaluate_job(ctx, params), progress_bar=False)
     again = run_job("evaluate", params, lambda ctx: evaluate_job(ctx, params), progress_bar=False)
     assert again["rows"] == result["rows"]
-    with session_factory()() as s:
+    with session_scope() as s:
         reports = s.scalars(select(Report).where(Report.kind == "evaluation")).all()
         assert len(reports) == 2 and reports[-1].payload["meta"]["cells_computed"] == 0
         first = reports[0].payload["rows"][0]["results"]["item"]["test"]["hr"]

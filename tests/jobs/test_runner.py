@@ -22,7 +22,7 @@ def _work(done_log, fail_at=None, cancel_at=None):
                 request_cancel(ctx.job_id, ctx.url)
             with ctx.session() as s:
                 done_log.append(unit)
-                ctx.commit_units(s, [unit])
+                ctx.mark_done(s, {unit: None})
             ctx.progress(n + 1, unit)
         return {"units": len(units)}
 
@@ -36,9 +36,9 @@ def test_crash_then_rerun_continues(db_url):
     assert log == ["u0", "u1", "u2"]
     result = run_job("t", {"a": 1}, _work(log), url=db_url, progress_bar=False)
     assert log == ["u0", "u1", "u2", "u3", "u4", "u5"] and result == {"units": 6}
-    from db.session import session_factory
+    from db.session import session_scope
 
-    with session_factory(db_url)() as s:
+    with session_scope(db_url) as s:
         statuses = [j.status for j in s.scalars(select(Job).order_by(Job.id))]
         failed = s.scalars(select(Job).where(Job.status == "failed")).one()
     assert statuses == ["failed", "done"] and "boom" in failed.error
@@ -70,18 +70,18 @@ def test_dead_worker_is_marked_failed_and_the_job_resumes(db_url):
     import sys
 
     from betag_engine.jobs.runner import create_job, mark_dead_workers
-    from db.session import session_factory
+    from db.session import session_scope
 
     job_id = create_job("t", {"a": 3}, url=db_url)
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    with session_factory(db_url)() as s:
+    with session_scope(db_url) as s:
         job = s.get(Job, job_id)
         job.status, job.worker_pid, job.cancel_requested = "running", int(dead.stdout), True
         s.commit()
     assert mark_dead_workers(db_url) == [job_id]
     log = []
     run_job("t", {"a": 3}, _work(log), job_id=job_id, url=db_url, progress_bar=False)
-    with session_factory(db_url)() as s:
+    with session_scope(db_url) as s:
         assert s.get(Job, job_id).status == "done"
     assert len(log) == 6
 

@@ -15,7 +15,7 @@ from betag_engine.tagging.confidence import confidence_job
 from betag_engine.tagging.finetune import adapter_dir, finetune_job
 from betag_engine.tagging.taggpt import taggpt_job
 from db.models import JobCheckpoint
-from db.session import session_factory
+from db.session import session_scope
 
 
 class _Crash(RuntimeError):
@@ -48,12 +48,12 @@ def test_base_tags_resume_after_crash(tiny_model, demo_url, monkeypatch):
     params = {"limit": 10, "batch_size": 4, "max_new_tokens": 8}
     with pytest.raises(_Crash):
         _run("base-tags", base_tags_job, params, demo_url)
-    with session_factory(demo_url)() as s:
+    with session_scope(demo_url) as s:
         assert len([u for u in s.query(JobCheckpoint.unit)]) == 8  # two batches committed before the crash
     calls["prompts"] = 0
     result = _run("base-tags", base_tags_job, params, demo_url)
     assert result["processed"] == 2 and calls["prompts"] == 2  # only the unfinished items were prompted
-    with session_factory(demo_url)() as s:
+    with session_scope(demo_url) as s:
         system = s.query(JobCheckpoint).count()
         assert system == 10
 
@@ -62,7 +62,7 @@ def test_pipeline_stages_on_tiny_model(tiny_model, demo_url):
     items = 12
     base = _run("base-tags", base_tags_job, {"limit": items, "batch_size": 6, "max_new_tokens": 12}, demo_url)
     assert base["processed"] == items
-    with session_factory(demo_url)() as s:
+    with session_scope(demo_url) as s:
         pool = popular_item_ids(s, items)
         # A random model's base tags are often empty; give those items their genres so finetuning has data.
         native = item_tags(s, "native", pool)
@@ -97,7 +97,7 @@ def test_pipeline_stages_on_tiny_model(tiny_model, demo_url):
     noft = _run("betag", betag_job, {"system": "betag-noft", "adapter": None, "limit": items, "m": m,
                                      "max_new_tokens": 10}, demo_url)
     assert "lora" not in noft["model"] and "lora" in bt["model"]
-    with session_factory(demo_url)() as s:
+    with session_scope(demo_url) as s:
         base_tags = item_tags(s, "base", pool)
         for name, top in (("betag", m), ("betag-m1", 1), ("betag-noft", m)):
             for item_id, tags in item_tags(s, name).items():
@@ -112,7 +112,7 @@ def test_pipeline_stages_on_tiny_model(tiny_model, demo_url):
     assert {r.retriever for r in found.oracle.rows} == {"bm25", "birank", "popular"}
     conf = _run("confidence", confidence_job, {"system": "base", "item_ids": [target]}, demo_url)
     assert conf["pairs_scored"] >= 1
-    with session_factory(demo_url)() as s:
+    with session_scope(demo_url) as s:
         assert all(0.0 < t.confidence < 1.0 for t in item_tags(s, "base", [target])[target])
 
 
@@ -131,7 +131,7 @@ def test_pipeline_on_an_empty_database_imports_the_catalog_then_reports(db_url, 
     assert report["n_items_evaluated"] == 150 and report["diagnosis"] == {}  # no base tags: nothing to diagnose
     markdown = Path(result["json"]).with_suffix(".md").read_text()
     assert "| total | " in markdown and " min " in markdown  # the whole run's time, against the 30-minute budget
-    with session_factory(db_url)() as s:
+    with session_scope(db_url) as s:
         assert "imported the built-in ml-100k: 1682 items, 100000 interactions" in s.query(Job).one().log
 
 
@@ -139,7 +139,7 @@ def test_finetuning_is_reproducible(tiny_model, demo_url):
     """Same params, same data: the same adapter (LoRA initialisation and dropout are seeded)."""
     from safetensors.torch import load_file
 
-    with session_factory(demo_url)() as s:
+    with session_scope(demo_url) as s:
         pool = popular_item_ids(s, 10)
         native = item_tags(s, "native", pool)
         system = ensure_system(s, "base", "base")

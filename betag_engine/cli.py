@@ -1,4 +1,8 @@
-"""``python -m betag_engine``: one entry point; each command group lives in betag_engine/commands/."""
+"""``python -m betag_engine``: one entry point; each command group lives in betag_engine/commands/.
+
+The settings are read here, once (environment, then ``--database-url``), and handed to the command:
+each ``register(subparsers)`` sets ``func(args, settings)``.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import importlib
 import sys
 
 from betag_engine.errors import BetagError
+from betag_engine.settings import get_settings
 
 COMMAND_MODULES = (
     "betag_engine.commands.catalog",
@@ -29,15 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.database_url:
-        import os
-
-        from betag_engine.settings import get_settings
-
-        os.environ["BETAG_DATABASE_URL"] = args.database_url
-        get_settings.cache_clear()
+    settings = get_settings().with_overrides(database_url=args.database_url)
     try:
-        return int(args.func(args) or 0)
+        return int(args.func(args, settings) or 0)
     except BetagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

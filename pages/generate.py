@@ -73,7 +73,7 @@ def start(kind: str, params: dict) -> None:
     except ValueError as exc:
         st.session_state["flash"] = ("error", f"Not started: {exc}")
         return
-    job_id = create_job(kind, params, name=KINDS[kind], url=services.url())
+    job_id = create_job(kind, params, services.url(), name=KINDS[kind])
     _spawn(job_id)
     st.session_state["flash"] = ("success", f"Started job {job_id} ({kind}); it keeps running if you leave.")
 
@@ -87,7 +87,7 @@ def resume(job_id: int) -> None:
 def _spawn(job_id: int) -> None:
     logs = get_settings().data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    spawn_worker(job_id, str(logs / f"job-{job_id}.log"))
+    spawn_worker(job_id, get_settings(), str(logs / f"job-{job_id}.log"))
 
 
 @st.fragment(run_every=2)

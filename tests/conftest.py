@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from betag_engine.settings import get_settings
+from betag_engine.settings import get_settings, load_settings
 from db.session import forget_engines
 
 
@@ -61,6 +61,16 @@ def demo_url(_demo_template, tmp_path, monkeypatch) -> str:
     path = tmp_path / "demo.sqlite"
     shutil.copy(_demo_template, path)
     return _use_database(monkeypatch, tmp_path, f"sqlite:///{path}")
+
+
+@pytest.fixture
+def settings(request):
+    """The settings of the test's environment, read after its database (and model) fixtures have set BETAG_*:
+    what an entry point would pass down."""
+    for name in ("tiny_model", "demo_url", "db_url"):
+        if name in request.fixturenames:
+            request.getfixturevalue(name)
+    return load_settings()
 
 
 @pytest.fixture

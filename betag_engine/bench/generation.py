@@ -237,15 +237,13 @@ def _bench_lora(loaded, steps, prompts, batch, max_new, figures) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def main(args) -> int:
+def main(args, settings) -> int:
     """Run the generation benchmark; ``args`` carries model, items, beams, batch_size (None = default)."""
     import torch
 
     from betag_engine.llm.models import load_model
     from betag_engine.llm.transformers_backend import TransformersBackend
-    from betag_engine.settings import get_settings
 
-    settings = get_settings()
     spec = getattr(args, "model", None) or settings.llm_model
     opts = {k: getattr(args, k, None) or v for k, v in DEFAULTS.items()}
     loaded, load_s = _timed(

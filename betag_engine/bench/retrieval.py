@@ -24,6 +24,7 @@ import scipy.sparse as sp
 from betag_engine.retrieval import kernel
 from betag_engine.retrieval.bm25 import bm25_operator
 from betag_engine.retrieval.fast import sparse_operator_scores, topk_block
+from betag_engine.settings import DEFAULT_SEED
 from betag_engine.vocabulary import BIRANK, BM25, NATIVE
 
 K1, B = 1.5, 0.75
@@ -51,7 +52,7 @@ class CorpusResult:
 
 
 def synthetic_catalog(n_items: int = 100_000, n_tags: int = 20_000, tags_per_item: float = 10.0,
-                      zipf_s: float = 1.0, seed: int = 2024) -> sp.csr_matrix:
+                      zipf_s: float = 1.0, seed: int = DEFAULT_SEED) -> sp.csr_matrix:
     """A seeded item x tag count matrix: Poisson(tags_per_item) draws per item (at least 1) from a Zipf(s) law."""
     rng = np.random.default_rng(seed)
     per_item = np.maximum(rng.poisson(tags_per_item, n_items), 1)
@@ -103,7 +104,7 @@ def _ours_columns(wc: sp.csc_matrix, q: sp.csr_matrix, k: int) -> np.ndarray:
     return idx
 
 
-def bench_corpus(name: str, a: sp.csr_matrix, n_queries: int, k: int = 10, seed: int = 2024,
+def bench_corpus(name: str, a: sp.csr_matrix, n_queries: int, k: int = 10, seed: int = DEFAULT_SEED,
                  check: int = 50) -> CorpusResult:
     """Time both libraries on one corpus; compare scores on ``check`` queries."""
     import bm25s
@@ -165,22 +166,22 @@ def bench_corpus(name: str, a: sp.csr_matrix, n_queries: int, k: int = 10, seed:
                         rel_diff, round(overlap, 4))
 
 
-def _db_corpora(systems: list[str]) -> dict[str, sp.csr_matrix]:
+def _db_corpora(url: str, systems: list[str]) -> dict[str, sp.csr_matrix]:
     from betag_engine.catalog.store import list_system_names, tag_matrix
     from db.session import session_scope
 
-    with session_scope() as s:
+    with session_scope(url) as s:
         known = list_system_names(s)
         return {f"db:{name}": tag_matrix(s, name).matrix for name in systems if name in known}
 
 
-def _time_rank(system: str, repeats: int = 10) -> float | None:
+def _time_rank(url: str, system: str, repeats: int = 10) -> float | None:
     """Mean seconds of one app-style ranking: load the system's tag matrix, then rank (BM25 / BiRank alternating)."""
     from betag_engine.catalog.store import list_system_names, tag_matrix
     from betag_engine.retrieval.what_if import rank
     from db.session import session_scope
 
-    with session_scope() as s:
+    with session_scope(url) as s:
         if system not in list_system_names(s):
             return None
         rank(tag_matrix(s, system), BM25, 1)
@@ -190,8 +191,9 @@ def _time_rank(system: str, repeats: int = 10) -> float | None:
         return (time.perf_counter() - t) / repeats
 
 
-def _time_evaluate_all(system: str) -> float:
-    cmd = [sys.executable, "-m", "betag_engine", "evaluate", "--all", "--system", system, "--no-report"]
+def _time_evaluate_all(url: str, system: str) -> float:
+    cmd = [sys.executable, "-m", "betag_engine", "--database-url", url, "evaluate", "--all", "--system", system,
+           "--no-report"]
     t = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ))
     elapsed = time.perf_counter() - t
@@ -222,14 +224,15 @@ def _bm25s_accelerators() -> str:
             "(install numba and jax in the environment to time bm25s with its optional accelerators)")
 
 
-def main(args) -> int:
+def main(args, settings) -> int:
     """Run the retrieval benchmark and print a table with ratios ours / bm25s (queries per second)."""
-    corpora = _db_corpora(args.system or [NATIVE])
+    seed = settings.seed if args.seed is None else args.seed
+    corpora = _db_corpora(settings.database_url, args.system or [NATIVE])
     corpora[f"synthetic {args.items // 1000}k x {args.tags // 1000}k zipf"] = synthetic_catalog(
-        args.items, args.tags, args.tags_per_item, args.zipf, args.seed)
+        args.items, args.tags, args.tags_per_item, args.zipf, seed)
     results = []
     for name, a in corpora.items():
-        results.append(bench_corpus(name, a, args.queries, args.k, args.seed))
+        results.append(bench_corpus(name, a, args.queries, args.k, seed))
     head = (f"{'corpus':<28} {'items':>6} {'tags':>5} {'queries':>7} {'ours q/s':>9} {'bm25s q/s':>9} "
             f"{'ours/bm25s':>10} {'batched/bm25s':>13} {'columns/bm25s':>13} {'build ours/bm25s s':>18} "
             f"{'max|diff|':>9} {'top10 scores =':>14}")
@@ -249,8 +252,8 @@ def main(args) -> int:
     extra = {}
     system = (args.system or [NATIVE])[0]
     if not args.skip_evaluate and f"db:{system}" in corpora:
-        extra["rank_s"] = _time_rank(system)
-        extra["evaluate_all_s"] = _time_evaluate_all(system)
+        extra["rank_s"] = _time_rank(settings.database_url, system)
+        extra["evaluate_all_s"] = _time_evaluate_all(settings.database_url, system)
         print(f"app rank() on db:{system}, mean of 10 calls (bm25/birank, load included): {extra['rank_s']:.3f} s")
         print(f"python -m betag_engine evaluate --all --system {system} (whole command): "
               f"{extra['evaluate_all_s']:.2f} s")

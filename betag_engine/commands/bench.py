@@ -17,7 +17,7 @@ def register(sub) -> None:
     r.add_argument("--tags-per-item", type=float, default=10.0, help="Synthetic catalog: mean tags per item.")
     r.add_argument("--zipf", type=float, default=1.0, help="Synthetic catalog: Zipf exponent of tag frequency.")
     r.add_argument("--k", type=int, default=10, help="Top-k per query.")
-    r.add_argument("--seed", type=int, default=2024)
+    r.add_argument("--seed", type=int, help="Sampling seed (default BETAG_SEED).")
     r.add_argument("--skip-evaluate", action="store_true", help="Do not time evaluate --all and rank().")
     r.add_argument("--json", help="Also write the numbers as JSON.")
     r.set_defaults(func=_retrieval)
@@ -30,15 +30,15 @@ def register(sub) -> None:
     g.set_defaults(func=_generation)
 
 
-def _retrieval(args) -> int:
+def _retrieval(args, settings) -> int:
     from betag_engine.bench.retrieval import main
     from betag_engine.commands.catalog import prepare_database
 
-    prepare_database()
-    return main(args)
+    prepare_database(settings)
+    return main(args, settings)
 
 
-def _generation(args) -> int:
+def _generation(args, settings) -> int:
     from betag_engine.bench.generation import main  # imported only when asked (loads torch)
 
-    return main(args)
+    return main(args, settings)

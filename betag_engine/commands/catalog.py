@@ -23,38 +23,38 @@ def register(sub) -> None:
     p.set_defaults(func=_import)
 
 
-def prepare_database(dataset: str = DEFAULT_DATASET) -> None:
+def prepare_database(settings, dataset: str = DEFAULT_DATASET) -> None:
     """Migrate, and into an empty catalog import the built-in ``dataset`` (what the app does on first start)."""
     from betag_engine.catalog.movielens import ensure_builtin
     from db.migrate import upgrade_head
     from db.session import session_scope
 
-    upgrade_head()
-    with session_scope() as s:
+    upgrade_head(settings.database_url)
+    with session_scope(settings.database_url) as s:
         ensure_builtin(s, dataset, progress=lambda msg: print(f"empty catalog, importing built-in {dataset}: {msg}"))
 
 
-def _migrate(args) -> int:
+def _migrate(args, settings) -> int:
     from db.migrate import upgrade_head
 
-    upgrade_head()
+    upgrade_head(settings.database_url)
     print("database is at the newest schema")
     return 0
 
 
-def _load_demo(args) -> int:
+def _load_demo(args, settings) -> int:
     from betag_engine.catalog.movielens import import_builtin
     from db.migrate import upgrade_head
     from db.session import session_scope
 
-    upgrade_head()
-    with session_scope() as s:
+    upgrade_head(settings.database_url)
+    with session_scope(settings.database_url) as s:
         summary = import_builtin(s, args.dataset, progress=print)
     print(asdict(summary))
     return 0
 
 
-def _import(args) -> int:
+def _import(args, settings) -> int:
     from betag_engine.catalog.importer import ColumnMapping, import_files
     from db.migrate import upgrade_head
     from db.session import session_scope
@@ -64,8 +64,8 @@ def _import(args) -> int:
     unknown = set(overrides) - known
     if unknown:
         raise ValueError(f"--map field must be one of {', '.join(sorted(known))}, got {', '.join(sorted(unknown))}")
-    upgrade_head()
-    with session_scope() as s:
+    upgrade_head(settings.database_url)
+    with session_scope(settings.database_url) as s:
         summary = import_files(s, args.items, args.interactions, args.tags, ColumnMapping(**overrides),
                                native_system=args.native_system, progress=print)
     print(asdict(summary))

@@ -45,9 +45,7 @@ def register(sub) -> None:
     d.set_defaults(func=_diagnose)
 
 
-def _params(args) -> dict:
-    from betag_engine.settings import get_settings
-
+def _params(args, seed: int) -> dict:
     if args.all:
         retrievers = list(dict.fromkeys(args.retriever or RETRIEVERS))
     else:
@@ -59,17 +57,17 @@ def _params(args) -> dict:
         "retrievers": [r for r in retrievers if r != POPULAR],
         "include_popular": POPULAR in retrievers,
         "tasks": list(dict.fromkeys(args.task or TASKS)),
-        "seed": args.seed if args.seed is not None else get_settings().seed,
+        "seed": args.seed if args.seed is not None else seed,
         "n_negatives": args.negatives, "k": args.k, "ties": args.ties, "name": args.name, "dataset": args.dataset,
     }
 
 
-def _evaluate(args) -> int:
+def _evaluate(args, settings) -> int:
     from betag_engine.commands.catalog import prepare_database
 
-    params = _params(args)
-    prepare_database()
-    payload = _run_job(params) if args.job else _run_direct(params, save=not args.no_report)
+    params = _params(args, settings.seed)
+    prepare_database(settings)
+    payload = _run_job(params, settings) if args.job else _run_direct(params, settings, save=not args.no_report)
     print(payload["text"])
     if args.json:
         out = Path(args.json)
@@ -79,43 +77,34 @@ def _evaluate(args) -> int:
     return 0
 
 
-def _run_direct(params: dict, save: bool) -> dict:
+def _run_direct(params: dict, settings, save: bool) -> dict:
     from betag_engine.experiments.evaluate import EvaluateParams, evaluate_catalog, load_inputs, save_report
     from db.session import session_scope
 
     p = EvaluateParams(**params)
-    with session_scope() as s:
+    with session_scope(settings.database_url) as s:
         inputs = load_inputs(s, p.systems)
         inputs.dataset = p.dataset or inputs.dataset
         if not inputs.systems and p.retrievers:
             raise BetagError("no tagging system with tags in the database (load-demo or import first)")
         _table, payload = evaluate_catalog(inputs, p)
         if save:
-            payload["report_id"] = save_report(s, payload, params["name"], inputs.dataset)
+            payload["report_id"] = save_report(s, payload, p.name, inputs.dataset)
     return payload
 
 
-def _run_job(params: dict) -> dict:
-    from functools import partial
-
-    from sqlalchemy import select
-
-    from betag_engine.experiments.evaluate import evaluate_job
-    from betag_engine.jobs.runner import run_job
+def _run_job(params: dict, settings) -> dict:
+    from betag_engine.jobs.registry import run_kind
     from db.models import Report
     from db.session import session_scope
 
-    result = run_job(EVALUATE, params, partial(_call, evaluate_job, params), name=params["name"] or EVALUATE)
-    with session_scope() as s:
-        report = s.scalar(select(Report).where(Report.id == result["report_id"]))
+    result = run_kind(EVALUATE, params, settings, name=params["name"] or EVALUATE)
+    with session_scope(settings.database_url) as s:
+        report = s.get(Report, result["report_id"])
         return {**report.payload, "report_id": report.id}
 
 
-def _call(fn, params, ctx):
-    return fn(ctx, params)
-
-
-def _diagnose(args) -> int:
+def _diagnose(args, settings) -> int:
     import numpy as np
 
     from betag_engine.commands.catalog import prepare_database
@@ -124,11 +113,11 @@ def _diagnose(args) -> int:
     from betag_engine.tagging.common import select_items
     from db.session import session_scope
 
-    prepare_database()
-    with session_scope() as s:
+    prepare_database(settings)
+    with session_scope(settings.database_url) as s:
         pool = np.array(sorted(select_items(s, {"limit": args.limit})), dtype=np.int64)
         result = diagnose(s, args.system or [BETAG, BETAG_NOFT], pool, args.base_system, args.top_k,
-                          args.oracle_m, args.max_tags_per_item)
+                          args.oracle_m, args.max_tags_per_item, seed=settings.seed)
     for b in result.beams:
         print(b.line())
     if not result.beams:

@@ -16,28 +16,28 @@ def register(sub) -> None:
     p.set_defaults(func=_cancel)
 
 
-def _run_job(args) -> int:
+def _run_job(args, settings) -> int:
     from betag_engine.jobs.worker import run_recorded_job
 
-    run_recorded_job(args.job_id, progress_bar=not args.no_progress)
+    run_recorded_job(args.job_id, settings, progress_bar=not args.no_progress)
     return 0
 
 
-def _list(args) -> int:
+def _list(args, settings) -> int:
     from sqlalchemy import select
 
     from db.models import Job
     from db.session import session_scope
 
-    with session_scope() as s:
+    with session_scope(settings.database_url) as s:
         for job in s.scalars(select(Job).order_by(Job.id.desc()).limit(args.limit)):
             print(f"{job.id:5d} {job.kind:12s} {job.status:9s} {job.progress_done}/{job.progress_total} {job.message}")
     return 0
 
 
-def _cancel(args) -> int:
+def _cancel(args, settings) -> int:
     from betag_engine.jobs.runner import request_cancel
 
-    request_cancel(args.job_id)
+    request_cancel(args.job_id, settings.database_url)
     print(f"cancel requested for job {args.job_id}")
     return 0

@@ -78,25 +78,23 @@ def _common(args) -> dict:
     return {k: v for k, v in params.items() if v is not None}
 
 
-def _run(kind: str, params: dict, demo: str | None = DEFAULT_DATASET) -> int:
+def _run(kind: str, params: dict, settings, demo: str | None = DEFAULT_DATASET) -> int:
     """Run job ``kind``; an empty catalog first gets the built-in ``demo`` dataset (None: the job imports its own)."""
     from betag_engine.commands.catalog import prepare_database
-    from betag_engine.jobs.registry import handler_for
-    from betag_engine.jobs.runner import run_job
+    from betag_engine.jobs.registry import run_kind
     from db.migrate import upgrade_head
 
     if demo:
-        prepare_database(demo)
+        prepare_database(settings, demo)
     else:
-        upgrade_head()
-    fn = handler_for(kind)
-    result = run_job(kind, params, lambda ctx: fn(ctx, params))
+        upgrade_head(settings.database_url)
+    result = run_kind(kind, params, settings)
     result.pop("loss_curve", None)
     print(json.dumps(result, indent=1, default=str))
     return 0
 
 
-def _generate(args) -> int:
+def _generate(args, settings) -> int:
     params = _common(args)
     if args.domain:
         params["prompt"] = {"domain": args.domain}
@@ -111,20 +109,20 @@ def _generate(args) -> int:
     if GENERATE_KINDS[args.method] == CONFIDENCE and not params.get("system"):
         raise ValueError("generate confidence needs --system (the tagging system to score)")
     params.update(_extra(args))
-    return _run(GENERATE_KINDS[args.method], params)
+    return _run(GENERATE_KINDS[args.method], params, settings)
 
 
-def _finetune(args) -> int:
+def _finetune(args, settings) -> int:
     params = {**_common(args), "adapter": args.adapter}
     for key in ("epochs", "users", "rank", "lr", "window", "batch_size"):
         value = getattr(args, key)
         if value is not None:
             params[key] = value
     params.update(_extra(args))
-    return _run(FINETUNE, params)
+    return _run(FINETUNE, params, settings)
 
 
-def _pipeline(args) -> int:
+def _pipeline(args, settings) -> int:
     overrides: dict[str, dict] = {}
     for kv in args.override:
         key, _, value = kv.partition("=")
@@ -140,12 +138,8 @@ def _pipeline(args) -> int:
         params["overrides"] = overrides
     if args.report_name:
         params["report_name"] = args.report_name
-    rc = _run(PIPELINE, params, demo=None)
-    from pathlib import Path
-
-    from betag_engine.settings import get_settings
-
-    md = Path(get_settings().reports_dir) / f"{args.report_name or default_report_name(args.dataset, args.profile)}.md"
+    rc = _run(PIPELINE, params, settings, demo=None)
+    md = settings.reports_dir / f"{args.report_name or default_report_name(args.dataset, args.profile)}.md"
     if md.is_file():
         print(md.read_text())
     return rc

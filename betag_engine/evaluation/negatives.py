@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from betag_engine.settings import DEFAULT_SEED
 from betag_engine.split import Case
 
 PHASE_IDS = {"validation": 1, "test": 2}
@@ -23,7 +24,7 @@ def sample_negatives(
     touched: Mapping[int, Sequence[int]],
     pool: np.ndarray,
     n: int = 100,
-    seed: int = 2024,
+    seed: int = DEFAULT_SEED,
     phase: str = "test",
 ) -> np.ndarray:
     """Sample negatives per case.

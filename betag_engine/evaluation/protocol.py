@@ -19,6 +19,7 @@ from betag_engine.retrieval.config import WEIGHTINGS, check_retriever
 from betag_engine.retrieval.popular import popularity
 from betag_engine.retrieval.queries import item_queries, user_queries
 from betag_engine.retrieval.search import build_index, score_candidates
+from betag_engine.settings import DEFAULT_SEED
 from betag_engine.split import Split, leave_one_last, restrict_sequences
 from betag_engine.types import TagMatrix
 from betag_engine.vocabulary import BIRANK, BM25, ITEM_TASK, POPULAR, TASKS, USER_TASK
@@ -32,7 +33,7 @@ class EvalConfig:
 
     k: int = field(default=10, metadata={"help": "Cut-off of HR@k and NDCG@k."})
     n_negatives: int = field(default=100, metadata={"help": "Sampled negatives per case."})
-    seed: int = field(default=2024, metadata={"help": "Seed of the negative sampling."})
+    seed: int = field(default=DEFAULT_SEED, metadata={"help": "Seed of the negative sampling (BETAG_SEED)."})
     ties: str = field(default="expected", metadata={"help": "Tie policy: expected | pessimistic | optimistic."})
     bm25_k1: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5, 2.0)
     bm25_b: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75)

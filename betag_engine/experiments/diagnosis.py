@@ -28,8 +28,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from betag_engine.catalog.store import item_tags, user_sequences
+from betag_engine.evaluation.protocol import EvalConfig
 from betag_engine.evaluation.table import Table, evaluate_table
 from betag_engine.jobs.runner import job_key
+from betag_engine.settings import DEFAULT_SEED
 from betag_engine.tagging.common import aggregate_beams
 from betag_engine.tagging.sequences import training_sequences
 from betag_engine.types import matrix_from_triples
@@ -130,13 +132,14 @@ class Diagnosis:
 
 
 def diagnose(session: Session, systems: Sequence[str], pool, base_system: str = BASE, top_k: int = 8,
-             oracle_m: int = 8, max_tags_per_item: int = 8) -> Diagnosis:
+             oracle_m: int = 8, max_tags_per_item: int = 8, seed: int = DEFAULT_SEED) -> Diagnosis:
     """Diagnose ``systems``' stored beams and evaluate oracle BETags with ``oracle_m`` successors on ``pool``.
 
     Args:
         pool: item ids, any order (the evaluation's candidates; sequences are restricted to it, as the
             evaluation does).
         max_tags_per_item: base tags per item in the oracle's lines (a BETag job's own value is used for its beams).
+        seed: the evaluation's negative-sampling seed (BETAG_SEED).
     """
     pool = np.array(sorted({int(i) for i in pool}), dtype=np.int64)  # the TagMatrix row order
     sequences = user_sequences(session)
@@ -154,5 +157,6 @@ def diagnose(session: Session, systems: Sequence[str], pool, base_system: str = 
     base = {i: t[:max_tags_per_item] for i, t in all_base.items()}
     oracle = oracle_tags(base, succ, pool.tolist(), oracle_m)
     triples = [(i, tag, count) for i, tags in oracle.items() for tag, count in tags.items()]
-    table = evaluate_table({f"oracle-m{oracle_m}": matrix_from_triples(pool, triples)}, sequences, item_ids=pool)
+    table = evaluate_table({f"oracle-m{oracle_m}": matrix_from_triples(pool, triples)}, sequences,
+                           config=EvalConfig(seed=seed), item_ids=pool)
     return Diagnosis(found, oracle_m, table)

@@ -128,7 +128,7 @@ def evaluate_job(ctx: JobContext, params: dict) -> dict:
     Returns:
         {"report_id", "dataset", "rows": [{system, retriever, task metrics and params}], "elapsed_s"}.
     """
-    p = EvaluateParams(**params)
+    p = EvaluateParams(**{**params, "seed": ctx.settings.seed if params.get("seed") is None else params["seed"]})
     with ctx.session() as s:
         inputs = load_inputs(s, p.systems)
     inputs.dataset = p.dataset or inputs.dataset

@@ -17,6 +17,7 @@ import numpy as np
 
 from betag_engine.catalog.movielens import ensure_builtin
 from betag_engine.catalog.store import all_item_ids, list_system_names, tag_matrix, user_sequences
+from betag_engine.evaluation.protocol import EvalConfig
 from betag_engine.evaluation.stats import tag_stats
 from betag_engine.evaluation.table import Table, evaluate_table
 from betag_engine.experiments.diagnosis import diagnose
@@ -25,11 +26,13 @@ from betag_engine.experiments.profiles import (
     OVERRIDE_STAGES,
     PROFILES,
     Stage,
+    check_profile,
     default_report_name,
     stage_plan,
 )
 from betag_engine.experiments.report import pipeline_report, write_report
-from betag_engine.jobs.runner import JobContext, run_job
+from betag_engine.jobs.registry import run_kind
+from betag_engine.jobs.runner import JobContext
 from betag_engine.tagging.betag import BetagParams
 from betag_engine.tagging.common import select_items
 from betag_engine.tagging.finetune import FinetuneParams
@@ -59,22 +62,18 @@ class PipelineParams:
     def __post_init__(self) -> None:
         if self.dataset not in BUILTIN_DATASETS:
             raise ValueError(f"dataset must be one of {', '.join(BUILTIN_DATASETS)}, got {self.dataset!r}")
-        stage_plan(self.profile, self.overrides)  # refuses an unknown profile or section
+        check_profile(self.profile, self.overrides)
 
 
 def _run_stage(ctx: JobContext, stage: Stage) -> dict:
-    from betag_engine.jobs.registry import handler_for
-
-    fn = handler_for(stage.kind)
-    return run_job(stage.kind, stage.params, lambda c: fn(c, stage.params),
-                   name=f"pipeline:{stage.params.get('system', stage.kind)}", url=ctx.url,
-                   progress_bar=ctx.progress_bar)
+    return run_kind(stage.kind, stage.params, ctx.settings, name=f"pipeline:{stage.params.get('system', stage.kind)}",
+                    progress_bar=ctx.progress_bar)
 
 
 def pipeline_job(ctx: JobContext, params: dict) -> dict:
     """Job kind "pipeline"."""
     p = PipelineParams(**params)
-    plan = stage_plan(p.profile, p.overrides)
+    plan = stage_plan(p.profile, ctx.settings.seed, p.overrides)
     with ctx.session() as s:  # no ctx.log inside: it writes through another connection while this one holds
         summary = ensure_builtin(s, p.dataset)  # SQLite's write lock
     if summary is not None:
@@ -90,9 +89,7 @@ def pipeline_job(ctx: JobContext, params: dict) -> dict:
                              n_pool=len(pool))
     report["diagnosis"] = diagnosis
     name = p.report_name or default_report_name(p.dataset, p.profile)
-    from betag_engine.settings import get_settings
-
-    paths = write_report(report, name, get_settings().reports_dir)
+    paths = write_report(report, name, ctx.settings.reports_dir)
     with ctx.session() as s:
         row = Report(kind=PIPELINE_REPORT, name=name, dataset=p.dataset, payload=report)
         s.add(row)
@@ -152,7 +149,8 @@ def _evaluate(ctx: JobContext, profile: str, plan: list[Stage]) -> tuple[Table, 
         if done % 10 == 0 or done == total:
             ctx.log(f"evaluation {done}/{total} {msg}")
 
-    table = evaluate_table(systems, sequences, item_ids=pool, progress=progress, dataset=profile)
+    table = evaluate_table(systems, sequences, config=EvalConfig(seed=ctx.settings.seed), item_ids=pool,
+                           progress=progress, dataset=profile)
     stats = {n: tag_stats(tm).as_dict(top=10) for n, tm in systems.items()}
     return table, stats, pool
 
@@ -165,7 +163,7 @@ def _diagnose(ctx: JobContext, plan: list[Stage], pool: np.ndarray) -> dict:
         if finetune.base_system not in list_system_names(s):
             return {}
         result = diagnose(s, [BETAG, BETAG_NOFT], pool, base_system=finetune.base_system, oracle_m=betag.m,
-                          max_tags_per_item=finetune.max_tags_per_item)
+                          max_tags_per_item=finetune.max_tags_per_item, seed=ctx.settings.seed)
     for b in result.beams:
         ctx.log(b.line())
     return result.as_dict()

@@ -26,8 +26,7 @@ PROFILES: dict[str, dict] = {
         # repetition_penalty 1.0: the penalty also counts the prompt's tokens, so 1.15 pushed the model away
         # from the few-shot vocabulary (drama, family, thriller, ...) towards wrong genres
         BASE: {"batch_size": 16, "max_new_tokens": 40, "repetition_penalty": 1.0},
-        TAGGPT: {"batch_size": 5, "samples": 3, "max_new_tokens": 24, "min_count": 3, "fusion_threshold": 0.95,
-                 "seed": 2024},
+        TAGGPT: {"batch_size": 5, "samples": 3, "max_new_tokens": 24, "min_count": 3, "fusion_threshold": 0.95},
         # every user, 2 epochs: the tag-token head made steps 3x cheaper, so this fits where 320 users x 1 epoch
         # with the full head did (measured: BETag H@10 summed over the four cells 0.458 -> 0.520)
         FINETUNE: {"adapter": "betag-quick", "users": None, "window": 10, "epochs": 2, "batch_size": 4,
@@ -40,8 +39,7 @@ PROFILES: dict[str, dict] = {
         "3 epochs, m=10",
         "limit": None,
         BASE: {"batch_size": 8, "max_new_tokens": 48},
-        TAGGPT: {"batch_size": 4, "samples": 5, "max_new_tokens": 48, "min_count": 3, "fusion_threshold": 0.95,
-                 "seed": 2024},
+        TAGGPT: {"batch_size": 4, "samples": 5, "max_new_tokens": 48, "min_count": 3, "fusion_threshold": 0.95},
         FINETUNE: {"adapter": "betag-full", "window": 15, "epochs": 3, "batch_size": 4, "lr": 1e-4, "rank": 64,
                    "alpha": 128, "max_tags_per_item": 8, "max_tokens": 320,
                    "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]},
@@ -65,14 +63,26 @@ class Stage(NamedTuple):
     params: dict
 
 
-def stage_plan(profile: str, overrides: dict | None = None) -> list[Stage]:
-    """The stages in order, for ``profile`` with per-section ``overrides`` ({section: {param: value}}) merged in."""
+def check_profile(profile: str, overrides: dict | None = None) -> None:
+    """Refuse an unknown profile or override section, listing the valid ones."""
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
-    prof = copy.deepcopy(PROFILES[profile])
-    for stage, extra in (overrides or {}).items():
+    for stage in overrides or {}:
         if stage not in OVERRIDE_STAGES:
             raise ValueError(f"override stage must be one of {', '.join(OVERRIDE_STAGES)}, got {stage!r}")
+
+
+def stage_plan(profile: str, seed: int, overrides: dict | None = None) -> list[Stage]:
+    """The stages in order, for ``profile`` with per-section ``overrides`` ({section: {param: value}}) merged in.
+
+    Args:
+        seed: TagGPT's sampling seed (BETAG_SEED), recorded in its stage's params like any other value; the other
+            stages' jobs default to BETAG_SEED themselves.
+    """
+    check_profile(profile, overrides)
+    prof = copy.deepcopy(PROFILES[profile])
+    prof[TAGGPT]["seed"] = seed
+    for stage, extra in (overrides or {}).items():
         prof[stage].update(extra)
     sel = {"limit": prof["limit"]} if prof["limit"] else {}
     adapter = prof[FINETUNE]["adapter"]

@@ -1,4 +1,4 @@
-"""Resolve job kinds (``vocabulary.JOB_KINDS``) to their handler and parameter class, check parameters.
+"""Resolve job kinds (``vocabulary.JOB_KINDS``) to their handler and parameter class, check parameters, run them.
 
 The table holds module and attribute names, not objects, so that the app and the CLI start fast: heavy modules
 (torch, transformers) load only when a job of their kind runs.
@@ -10,6 +10,8 @@ import importlib
 from collections.abc import Callable
 from dataclasses import fields
 
+from betag_engine.jobs.runner import run_job
+from betag_engine.settings import Settings
 from betag_engine.vocabulary import JOB_KINDS, JobKind
 
 
@@ -45,3 +47,20 @@ def check_params(kind: str, params: dict) -> None:
         cls(**params)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{kind} job: {exc}") from exc
+
+
+def run_kind(kind: str, params: dict, settings: Settings, *, job_id: int | None = None, name: str = "",
+             progress_bar: bool = True) -> dict:
+    """Run (or resume) a job of ``kind`` with ``params`` in this process; the one way every caller launches one.
+
+    Args:
+        job_id: the recorded job to run (a worker); None records a new one.
+        name: the job's name in the jobs list (default: its kind).
+        progress_bar: a tqdm bar on the terminal.
+
+    Returns:
+        The handler's result dict (also stored on the job).
+    """
+    handler = handler_for(kind)
+    return run_job(kind, params, lambda ctx: handler(ctx, params), settings, job_id=job_id, name=name,
+                   progress_bar=progress_bar)

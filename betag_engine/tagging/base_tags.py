@@ -55,7 +55,7 @@ def base_tags_job(ctx: JobContext, params: dict) -> dict:
     p = BaseTagParams(**params)
     prompt = PromptConfig.from_dict(p.prompt)
     start = time.perf_counter()
-    backend = open_backend(model=p.model)
+    backend = open_backend(ctx.settings, model=p.model)
     system_params = {"prompt": prompt.to_dict(), **{k: v for k, v in params.items() if k != "prompt"}}
     with ctx.session() as s:
         ensure_system(s, p.system, BASE, model=backend.description, params=system_params)

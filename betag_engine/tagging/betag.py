@@ -31,6 +31,7 @@ from betag_engine.tagging.common import (
     model_field,
     run_item_batches,
     select_items,
+    with_global_seed,
 )
 from betag_engine.tagging.config import PromptConfig
 from betag_engine.tagging.finetune import adapter_dir
@@ -62,7 +63,7 @@ class BetagParams:
     model: str | None = model_field()
     prompt: dict[str, Any] | None = field(default=None, metadata={"help": "PromptConfig fields; null = the "
                                                                           "adapter's training prompt."})
-    seed: int | None = field(default=2024, metadata={"help": "Sampling seed."})
+    seed: int | None = field(default=None, metadata={"help": "Sampling seed; null = BETAG_SEED."})
 
     def __post_init__(self) -> None:
         if self.m < 1:
@@ -93,15 +94,15 @@ def betag_job(ctx: JobContext, params: dict) -> dict:
     """Job kind "betag"."""
     from betag_engine.tagging.llm_access import open_backend
 
-    p = BetagParams(**params)
+    p = with_global_seed(BetagParams(**params), ctx.settings)
     start = time.perf_counter()
     path = None
     if p.adapter:
-        path = adapter_dir(p.adapter)
+        path = adapter_dir(p.adapter, ctx.settings.model_cache_dir)
         if not (path / "adapter_config.json").is_file():
             raise ValueError(f"adapter {p.adapter!r} not found at {path}; run the finetune job first")
     prompt = _prompt_for(p, path)
-    backend = open_backend(model=p.model, adapter=path)
+    backend = open_backend(ctx.settings, model=p.model, adapter=path)
     systems = {p.system: p.m, **{f"{p.sweep_prefix}{m}": int(m) for m in p.sweep}}
     with ctx.session() as s:
         base = {i: [t.tag for t in ts][: p.max_tags_per_item] for i, ts in item_tags(s, p.base_system).items()}

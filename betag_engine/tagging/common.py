@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import field
+from dataclasses import field, replace
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -27,6 +27,11 @@ def model_field() -> Any:
     """The ``model`` parameter of the jobs that run an LLM."""
     return field(default=None, metadata={"help": "Model spec (built-in key or local model folder); "
                                                  "default BETAG_LLM_MODEL."})
+
+
+def with_global_seed(p: Any, settings: Any) -> Any:
+    """``p`` (a job's parameter dataclass) with ``seed`` = BETAG_SEED where the job's parameters left it unset."""
+    return p if p.seed is not None else replace(p, seed=settings.seed)
 
 
 def popular_item_ids(session: Session, n: int | None = None) -> list[int]:

@@ -60,7 +60,7 @@ def confidence_job(ctx: JobContext, params: dict) -> dict:
     name = p.system
     prompt = PromptConfig.from_dict(p.prompt)
     start = time.perf_counter()
-    backend = open_backend(model=p.model)
+    backend = open_backend(ctx.settings, model=p.model)
     with ctx.session() as s:
         get_system(s, name)
         tags = item_tags(s, name)

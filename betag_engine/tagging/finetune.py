@@ -23,7 +23,7 @@ from typing import Any
 
 from betag_engine.catalog.store import item_tags, user_sequences
 from betag_engine.jobs.runner import JobContext
-from betag_engine.tagging.common import item_ids_field, limit_field, model_field, select_items
+from betag_engine.tagging.common import item_ids_field, limit_field, model_field, select_items, with_global_seed
 from betag_engine.tagging.config import PromptConfig, prompt_field, tag_line
 from betag_engine.tagging.sequences import Example, build_examples, data_hash, training_sequences
 from betag_engine.vocabulary import BASE, DEFAULT_ADAPTER
@@ -51,7 +51,8 @@ class FinetuneParams:
                                       metadata={"help": "Modules that get LoRA weights."})
     max_tags_per_item: int = field(default=8, metadata={"help": "Base tags per item line."})
     max_tokens: int = field(default=320, metadata={"help": "Tokens per example (longer ones are cut)."})
-    seed: int = field(default=2024, metadata={"help": "Seed of user sampling, windows, LoRA init and dropout."})
+    seed: int | None = field(default=None, metadata={"help": "Seed of user sampling, windows, LoRA init and "
+                                                                     "dropout; null = BETAG_SEED."})
     prompt: dict[str, Any] = prompt_field()
     head: str = field(default="tags", metadata={"help": "Loss over the tag lines' tokens (tags) or all (full)."})
 
@@ -67,12 +68,8 @@ class FinetuneParams:
             raise ValueError(f"adapter must be a plain folder name, got {self.adapter!r}")
 
 
-def adapter_dir(name: str, cache_dir: Path | None = None) -> Path:
-    """Where adapter ``name`` lives: ``Settings.model_cache_dir/adapters/<name>``."""
-    if cache_dir is None:
-        from betag_engine.settings import get_settings
-
-        cache_dir = get_settings().model_cache_dir
+def adapter_dir(name: str, cache_dir: Path) -> Path:
+    """Where adapter ``name`` lives: ``<cache_dir>/adapters/<name>`` (``Settings.model_cache_dir``)."""
     return Path(cache_dir) / "adapters" / name
 
 
@@ -118,7 +115,7 @@ def finetune_job(ctx: JobContext, params: dict) -> dict:
 
     from betag_engine.tagging.llm_access import load_for_training
 
-    p = FinetuneParams(**params)
+    p = with_global_seed(FinetuneParams(**params), ctx.settings)
     prompt = PromptConfig.from_dict(p.prompt)
     start = time.perf_counter()
     with ctx.session() as s:
@@ -129,7 +126,7 @@ def finetune_job(ctx: JobContext, params: dict) -> dict:
     if p.head != "full":  # adapters trained before the option existed used the full head: their hash stays
         extra["head"] = p.head
     digest = data_hash(train, tags, extra)
-    out_dir = adapter_dir(p.adapter)
+    out_dir = adapter_dir(p.adapter, ctx.settings.model_cache_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     state = _read_state(out_dir, digest)
     done_epochs = min(int(state["epochs_done"]), p.epochs)
@@ -139,7 +136,7 @@ def finetune_job(ctx: JobContext, params: dict) -> dict:
     if done_epochs >= p.epochs:
         return _result(p, out_dir, state.get("model", p.model or ""), train, digest, losses, start)
     torch.manual_seed(p.seed)  # the LoRA weights' initialisation
-    loaded, model = load_for_training(p, out_dir if done_epochs else None)
+    loaded, model = load_for_training(ctx.settings, p, out_dir if done_epochs else None)
     tokenizer = loaded.tokenizer
     head_ids = head_token_ids(loaded, [tag_line(tags[i]) for i in _items_of(train)]) if p.head == "tags" else None
     step_loss = training_loss(model, head_ids)

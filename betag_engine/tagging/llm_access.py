@@ -1,7 +1,7 @@
 """The tagging jobs' only door to models: backends for generation/scoring and a trainable LoRA model.
 
-Model loading itself (GGUF conversion, caching, devices) belongs to ``betag_engine.llm``; this module only picks
-settings and applies the job's overrides.
+Model loading itself (GGUF conversion, caching, devices) belongs to ``betag_engine.llm``; this module only applies
+the job's overrides (its ``model``) to the settings the job was given.
 """
 
 from __future__ import annotations
@@ -9,17 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from betag_engine.llm.interface import LLMBackend
-from betag_engine.settings import Settings, get_settings
+from betag_engine.settings import Settings
 
 DEFAULT_LLM_BATCH = 16  # rows (prompts x samples) decoded together
 DEFAULT_VOCAB_RESTRICTION = "ascii"  # Gemma's 262k-token head is the CPU bottleneck; tags are ASCII
 
 
-def _settings(model: str | None) -> Settings:
-    return get_settings().with_overrides(llm_model=model or None)
-
-
 def open_backend(
+    settings: Settings,
     model: str | None = None,
     adapter: str | Path | None = None,
     batch_size: int = DEFAULT_LLM_BATCH,
@@ -28,7 +25,7 @@ def open_backend(
     """A backend for ``model`` (default ``Settings.llm_model``), with a LoRA adapter directory applied if given."""
     from betag_engine.llm import get_backend
 
-    settings = _settings(model)
+    settings = settings.with_overrides(llm_model=model or None)
     if settings.llm_backend != "transformers":
         if adapter is not None:
             raise ValueError(f"LoRA adapters need llm_backend 'transformers', got {settings.llm_backend!r}")
@@ -36,7 +33,7 @@ def open_backend(
     return get_backend(settings, adapter_path=adapter, batch_size=batch_size, vocab_restriction=vocab_restriction)
 
 
-def load_for_training(p, resume_dir: Path | None):
+def load_for_training(settings: Settings, p, resume_dir: Path | None):
     """A private fp32 copy of the model wrapped by peft for LoRA training (resumed from ``resume_dir``).
 
     Args:
@@ -50,12 +47,12 @@ def load_for_training(p, resume_dir: Path | None):
 
     from betag_engine.llm.models import load_model, load_private_copy
 
-    settings = _settings(p.model)
+    settings = settings.with_overrides(llm_model=p.model or None)
     shared = load_model(settings.llm_model, cache_dir=settings.model_cache_dir, device=settings.llm_device,
                         quantization=settings.llm_quantization, threads=settings.torch_threads)
     loaded = load_private_copy(shared)
     if resume_dir is not None:
-        model = PeftModel.from_pretrained(loaded.model, str(resume_dir), is_trainable=True)
+        model = PeftModel.from_pretrained(loaded.model, str(resume_dir), is_trainable=True, local_files_only=True)
     else:
         config = LoraConfig(r=p.rank, lora_alpha=p.alpha, lora_dropout=p.dropout,
                             target_modules=list(p.target_modules), task_type="CAUSAL_LM")

@@ -22,6 +22,7 @@ from betag_engine.tagging.common import (
     model_field,
     run_item_batches,
     select_items,
+    with_global_seed,
 )
 from betag_engine.tagging.config import PromptConfig, prompt_field
 from betag_engine.tagging.fusion import apply_mapping, frequency_filter, fuse_vocabulary, make_embed
@@ -47,7 +48,7 @@ class TagGPTParams:
     embedding_model: str = field(default="", metadata={"help": "Sentence-transformers folder for the fusion; "
                                                                "default BETAG_EMBEDDING_MODEL."})
     prompt: dict[str, Any] = prompt_field()
-    seed: int | None = field(default=None, metadata={"help": "Sampling seed (null = unseeded)."})
+    seed: int | None = field(default=None, metadata={"help": "Sampling seed; null = BETAG_SEED."})
 
     def __post_init__(self) -> None:
         if self.samples < 1:
@@ -73,13 +74,12 @@ def finalize_taggpt(raw: dict[int, dict[str, float]], min_count: int, threshold:
 
 def taggpt_job(ctx: JobContext, params: dict) -> dict:
     """Job kind "taggpt"."""
-    from betag_engine.settings import get_settings
     from betag_engine.tagging.llm_access import open_backend
 
-    p = TagGPTParams(**params)
+    p = with_global_seed(TagGPTParams(**params), ctx.settings)
     prompt = PromptConfig.from_dict(p.prompt)
     start = time.perf_counter()
-    backend = open_backend(model=p.model)
+    backend = open_backend(ctx.settings, model=p.model)
     gen = GenerationConfig(max_new_tokens=p.max_new_tokens, temperature=p.temperature, top_k=p.top_k,
                            repetition_penalty=p.repetition_penalty, num_samples=p.samples, seed=p.seed)
     with ctx.session() as s:
@@ -94,7 +94,7 @@ def taggpt_job(ctx: JobContext, params: dict) -> dict:
     processed = run_item_batches(ctx, item_ids, p.batch_size, work, "taggpt samples")
     payloads = ctx.unit_payloads()
     raw = {i: dict(payloads.get(f"item-{i}", {}).get("tags", {})) for i in item_ids}
-    embed = make_embed(p.embedding_model or get_settings().embedding_model)
+    embed = make_embed(p.embedding_model or ctx.settings.embedding_model)
     final = finalize_taggpt(raw, p.min_count, p.fusion_threshold, embed)
     raw_vocab = {t for tags in raw.values() for t in tags}
     final_vocab = {t for tags in final.values() for t in tags}

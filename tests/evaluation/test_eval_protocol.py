@@ -82,7 +82,7 @@ def test_cli_evaluate_smoke(demo_url, tmp_path, capsys):
     assert main(["evaluate", "--system", "nope"]) == 2
 
 
-def test_evaluate_job_stores_report_and_resumes(demo_url):
+def test_evaluate_job_stores_report_and_resumes(demo_url, settings):
     from sqlalchemy import select
 
     from betag_engine.experiments.evaluate import evaluate_job
@@ -91,10 +91,10 @@ def test_evaluate_job_stores_report_and_resumes(demo_url):
     from db.session import session_scope
 
     params = {"systems": ["native"], "retrievers": ["bm25"], "tasks": ["item"], "include_popular": False}
-    result = run_job("evaluate", params, lambda ctx: evaluate_job(ctx, params), progress_bar=False)
-    again = run_job("evaluate", params, lambda ctx: evaluate_job(ctx, params), progress_bar=False)
+    result = run_job("evaluate", params, lambda ctx: evaluate_job(ctx, params), settings, progress_bar=False)
+    again = run_job("evaluate", params, lambda ctx: evaluate_job(ctx, params), settings, progress_bar=False)
     assert again["rows"] == result["rows"]
-    with session_scope() as s:
+    with session_scope(demo_url) as s:
         reports = s.scalars(select(Report).where(Report.kind == "evaluation")).all()
         assert len(reports) == 2 and reports[-1].payload["meta"]["cells_computed"] == 0
         first = reports[0].payload["rows"][0]["results"]["item"]["test"]["hr"]

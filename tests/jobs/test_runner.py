@@ -29,12 +29,12 @@ def _work(done_log, fail_at=None, cancel_at=None):
     return fn
 
 
-def test_crash_then_rerun_continues(db_url):
+def test_crash_then_rerun_continues(db_url, settings):
     log = []
     with pytest.raises(RuntimeError, match="boom"):
-        run_job("t", {"a": 1}, _work(log, fail_at="u3"), url=db_url, progress_bar=False)
+        run_job("t", {"a": 1}, _work(log, fail_at="u3"), settings, progress_bar=False)
     assert log == ["u0", "u1", "u2"]
-    result = run_job("t", {"a": 1}, _work(log), url=db_url, progress_bar=False)
+    result = run_job("t", {"a": 1}, _work(log), settings, progress_bar=False)
     assert log == ["u0", "u1", "u2", "u3", "u4", "u5"] and result == {"units": 6}
     from db.session import session_scope
 
@@ -44,10 +44,10 @@ def test_crash_then_rerun_continues(db_url):
     assert statuses == ["failed", "done"] and "boom" in failed.error
 
 
-def test_cancel_keeps_finished_units(db_url):
+def test_cancel_keeps_finished_units(db_url, settings):
     log = []
     with pytest.raises(JobCancelled):
-        run_job("t", {"a": 2}, _work(log, cancel_at="u2"), url=db_url, progress_bar=False)
+        run_job("t", {"a": 2}, _work(log, cancel_at="u2"), settings, progress_bar=False)
     assert log == ["u0", "u1", "u2"]  # the unit in flight when cancel arrived is committed, then it stops
 
 
@@ -56,23 +56,23 @@ def test_job_key_depends_on_params_only():
     assert job_key("k", {"a": 1}) != job_key("k", {"a": 2})
 
 
-def test_recorded_job_runs_through_the_worker_entry(db_url):
+def test_recorded_job_runs_through_the_worker_entry(db_url, settings):
     from betag_engine.jobs.runner import create_job
     from betag_engine.jobs.worker import run_recorded_job
 
-    job_id = create_job("import-builtin", {"dataset": "ml-100k"}, url=db_url)
-    result = run_recorded_job(job_id, url=db_url, progress_bar=False)
+    job_id = create_job("import-builtin", {"dataset": "ml-100k"}, db_url)
+    result = run_recorded_job(job_id, settings, progress_bar=False)
     assert result["items_added"] == 1682
 
 
-def test_dead_worker_is_marked_failed_and_the_job_resumes(db_url):
+def test_dead_worker_is_marked_failed_and_the_job_resumes(db_url, settings):
     import subprocess
     import sys
 
     from betag_engine.jobs.runner import create_job, mark_dead_workers
     from db.session import session_scope
 
-    job_id = create_job("t", {"a": 3}, url=db_url)
+    job_id = create_job("t", {"a": 3}, db_url)
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     with session_scope(db_url) as s:
         job = s.get(Job, job_id)
@@ -80,7 +80,7 @@ def test_dead_worker_is_marked_failed_and_the_job_resumes(db_url):
         s.commit()
     assert mark_dead_workers(db_url) == [job_id]
     log = []
-    run_job("t", {"a": 3}, _work(log), job_id=job_id, url=db_url, progress_bar=False)
+    run_job("t", {"a": 3}, _work(log), settings, job_id=job_id, progress_bar=False)
     with session_scope(db_url) as s:
         assert s.get(Job, job_id).status == "done"
     assert len(log) == 6

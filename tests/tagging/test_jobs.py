@@ -7,6 +7,7 @@ import pytest
 from betag_engine.catalog.store import ensure_system, item_tags, set_item_tags, tagged_item_ids
 from betag_engine.experiments.diagnosis import diagnose
 from betag_engine.jobs.runner import run_job
+from betag_engine.settings import load_settings
 from betag_engine.tagging import llm_access
 from betag_engine.tagging.base_tags import base_tags_job
 from betag_engine.tagging.betag import betag_job
@@ -23,15 +24,17 @@ class _Crash(RuntimeError):
 
 
 def _run(kind, fn, params, url):
-    return run_job(kind, params, lambda ctx: fn(ctx, params), url=url, progress_bar=False)
+    """Run ``fn`` as a job on the database at ``url`` with the environment's other settings."""
+    settings = load_settings().with_overrides(database_url=url)
+    return run_job(kind, params, lambda ctx: fn(ctx, params), settings, progress_bar=False)
 
 
 def test_base_tags_resume_after_crash(tiny_model, demo_url, monkeypatch):
     real_open = llm_access.open_backend
     calls = {"n": 0, "prompts": 0}
 
-    def crashing_open(**kwargs):
-        backend = real_open(**kwargs)
+    def crashing_open(*args, **kwargs):
+        backend = real_open(*args, **kwargs)
         generate = backend.generate
 
         def gen(prompts, config):
@@ -80,7 +83,7 @@ def test_pipeline_stages_on_tiny_model(tiny_model, demo_url):
     ft_params = {"adapter": "tiny", "limit": items, "users": 40, "epochs": 1, "batch_size": 8, "rank": 4,
                  "alpha": 8, "max_tokens": 96, "lr": 1e-3}
     ft = _run("finetune", finetune_job, ft_params, demo_url)
-    folder = adapter_dir("tiny")
+    folder = adapter_dir("tiny", load_settings().model_cache_dir)
     assert (folder / "adapter_config.json").is_file() and (folder / "adapter_model.safetensors").is_file()
     state = json.loads((folder / "training.json").read_text())
     assert state["epochs_done"] == 1 and state["data_hash"] == ft["data_hash"] and ft["loss_curve"]
@@ -150,6 +153,6 @@ def test_finetuning_is_reproducible(tiny_model, demo_url):
     for name in ("seeded-a", "seeded-b"):
         _run("finetune", finetune_job, {"adapter": name, "limit": 10, "users": 20, "epochs": 1, "batch_size": 8,
                                         "rank": 4, "alpha": 8, "max_tokens": 64, "lr": 1e-3, "dropout": 0.1}, demo_url)
-        weights.append(load_file(adapter_dir(name) / "adapter_model.safetensors"))
+        weights.append(load_file(adapter_dir(name, load_settings().model_cache_dir) / "adapter_model.safetensors"))
     assert weights[0].keys() == weights[1].keys()
     assert all(weights[0][k].equal(weights[1][k]) for k in weights[0])

@@ -7,7 +7,7 @@ import os
 
 from betag_engine.catalog.store import get_system, item_tags
 from betag_engine.jobs.runner import run_job
-from betag_engine.settings import get_settings
+from betag_engine.settings import load_settings
 from betag_engine.tagging.base_tags import base_tags_job
 from db.session import session_scope
 
@@ -17,9 +17,9 @@ def test_default_model_base_tags_three_items(demo_url, monkeypatch):
     if shared_cache:
         monkeypatch.setenv("BETAG_MODEL_CACHE", shared_cache)
     monkeypatch.delenv("BETAG_LLM_MODEL", raising=False)
-    get_settings.cache_clear()
+    settings = load_settings()
     params = {"item_ids": [1, 50, 82], "batch_size": 3}  # Toy Story, Star Wars, Jurassic Park
-    result = run_job("base-tags", params, lambda ctx: base_tags_job(ctx, params), url=demo_url, progress_bar=False)
+    result = run_job("base-tags", params, lambda ctx: base_tags_job(ctx, params), settings, progress_bar=False)
     assert result["processed"] == 3 and result["model"] == "transformers:gemma3-270m"
     with session_scope(demo_url) as s:
         tags = item_tags(s, "base", [1, 50, 82])

@@ -4,6 +4,7 @@ see the rankings before and after, side by side, before approving the draft."""
 import pandas as pd
 import streamlit as st
 
+from betag_engine import curation
 from betag_engine.catalog import browse
 from betag_engine.curation import preview as pv
 from betag_engine.errors import BetagError
@@ -55,7 +56,7 @@ def main() -> None:
     who = services.reviewer()
     st.button("Approve the draft as this item's curated tags", key="rp_approve", disabled=not who or draft == {},
               on_click=services.run_action,
-              args=(pv.save_draft, item_id, draft, system if system != CURATED else "", who,
+              args=(curation.save_draft, item_id, draft, system if system != CURATED else "", who,
                     detail.review_version),
               kwargs={"success": "Draft saved as curated tags"})
 

@@ -139,9 +139,9 @@ def popularity(db_url: str, system: str):
 
 
 def changed() -> None:
-    """Forget cached query results after a write."""
-    for fn in (counts, systems, stats, filtered_ids, tag_matrix):
-        fn.clear()
+    """Forget every cached query result after a write (all of them: a partial list let Popular's cached counts
+    outlive the tag matrix they must align with)."""
+    st.cache_data.clear()
 
 
 # --- writes: decisions run in callbacks, errors become a message shown on the next run -----------------------

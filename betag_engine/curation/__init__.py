@@ -12,6 +12,7 @@ from betag_engine.curation.decisions import (
     edit_tag,
     reject_tags,
     remove_tag,
+    save_draft,
 )
 from betag_engine.curation.state import retry_busy
 from betag_engine.curation.undo import undo
@@ -24,6 +25,7 @@ __all__ = [
     "edit_tag",
     "reject_tags",
     "remove_tag",
+    "save_draft",
     "retry_busy",
     "undo",
 ]

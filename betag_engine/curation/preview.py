@@ -1,4 +1,5 @@
-"""What-if preview: rankings before and after replacing one item's tags with an unsaved draft, and saving a draft.
+"""What-if preview: rankings before and after replacing one item's tags with an unsaved draft (saving a draft is
+the decision :func:`~betag_engine.curation.decisions.save_draft`).
 
 The retrieval itself is :func:`betag_engine.retrieval.rank` over the stored tag matrix and over
 :func:`betag_engine.retrieval.with_item_tags` (the same matrix with the draft row); nothing is written.
@@ -14,20 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from betag_engine.catalog.normalize import normalize_tags
-from betag_engine.curation.decisions import DecisionResult, _new_batch
-from betag_engine.curation.state import (
-    apply_state,
-    claim,
-    curated_states,
-    curated_system,
-    record,
-    refresh_status,
-    source_tags,
-)
 from betag_engine.retrieval import rank, with_item_tags
 from betag_engine.types import TagMatrix
-from betag_engine.vocabulary import ADD, APPROVE, REMOVE
-from db.models import Item, ItemTag, TaggingSystem
+from db.models import Item
 
 
 @dataclass(frozen=True)
@@ -72,30 +62,3 @@ def titles(session: Session, item_ids: Iterable[int]) -> dict[int, tuple[str, st
     ids = list(item_ids)
     return {i: (e, t) for i, e, t in session.execute(select(Item.id, Item.external_id, Item.title)
                                                      .where(Item.id.in_(ids)))}
-
-
-def save_draft(session: Session, item_id: int, draft: Mapping[str, float], source: str, reviewer: str,
-               expected_version: int) -> DecisionResult:
-    """Make the item's curated tags exactly ``draft``: tags offered by ``source`` are approved, others added,
-    curated tags missing from the draft removed; one batch, one version claim."""
-    result = DecisionResult(batch_id=_new_batch())
-    result.versions[item_id] = claim(session, item_id, expected_version)
-    system = curated_system(session)
-    offered = source_tags(session, source, item_id) if source else {}
-    current = set(session.scalars(select(ItemTag.tag).join(TaggingSystem, TaggingSystem.id == ItemTag.system_id)
-                                  .where(TaggingSystem.name == system.name, ItemTag.item_id == item_id)))
-    changes = {t: None for t in current - set(draft)}
-    for tag, count in draft.items():
-        origin = offered.get(tag)
-        changes[tag] = origin if origin else {"count": float(count), "confidence": None}
-    for tag, state in changes.items():
-        before = curated_states(session, system, item_id, [tag])
-        if before[tag] == state or (before[tag] is not None and state is not None):
-            continue
-        action = REMOVE if state is None else (APPROVE if tag in offered else ADD)
-        apply_state(session, system, item_id, tag, state)
-        result.decision_ids.append(record(session, item_id, tag, action, reviewer,
-                                          source if action == APPROVE else "", before, {tag: state},
-                                          result.batch_id).id)
-    refresh_status(session, item_id)
-    return result

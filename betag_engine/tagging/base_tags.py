@@ -12,8 +12,9 @@ from typing import Any
 from betag_engine.catalog.store import ensure_system, item_texts, set_item_tags
 from betag_engine.jobs.runner import JobContext
 from betag_engine.llm.interface import GenerationConfig, LLMBackend
-from betag_engine.tagging.common import item_ids_field, limit_field, model_field, run_item_batches, select_items
-from betag_engine.tagging.config import PromptConfig, prompt_field
+from betag_engine.tagging.common import run_item_batches, select_items
+from betag_engine.tagging.config import PromptConfig
+from betag_engine.tagging.params import item_ids_field, limit_field, model_field, prompt_field
 from betag_engine.tagging.parsing import parse_tags
 from betag_engine.vocabulary import BASE
 

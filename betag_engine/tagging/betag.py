@@ -24,17 +24,10 @@ from typing import Any
 from betag_engine.catalog.store import ensure_system, item_tags, set_item_tags
 from betag_engine.jobs.runner import JobContext
 from betag_engine.llm.interface import GenerationConfig, LLMBackend
-from betag_engine.tagging.common import (
-    aggregate_beams,
-    item_ids_field,
-    limit_field,
-    model_field,
-    run_item_batches,
-    select_items,
-    with_global_seed,
-)
+from betag_engine.tagging.common import aggregate_beams, run_item_batches, select_items
 from betag_engine.tagging.config import PromptConfig
 from betag_engine.tagging.finetune import adapter_dir
+from betag_engine.tagging.params import item_ids_field, limit_field, model_field, with_global_seed
 from betag_engine.tagging.parsing import parse_tags
 from betag_engine.vocabulary import BASE, BEAM_SWEEP_PREFIX, BETAG, DEFAULT_ADAPTER
 

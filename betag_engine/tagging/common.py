@@ -4,34 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import field, replace
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from betag_engine.catalog.store import all_item_ids, user_sequences
 from betag_engine.jobs.runner import JobContext
-
-
-def item_ids_field() -> Any:
-    """The ``item_ids`` parameter every tagging job takes (see :func:`select_items`)."""
-    return field(default=None, metadata={"help": "Items to work on (database ids); default: limit, else every item."})
-
-
-def limit_field() -> Any:
-    """The ``limit`` parameter every tagging job takes (see :func:`select_items`)."""
-    return field(default=None, metadata={"help": "Only the N most-interacted items (when item_ids is not given)."})
-
-
-def model_field() -> Any:
-    """The ``model`` parameter of the jobs that run an LLM."""
-    return field(default=None, metadata={"help": "Model spec (built-in key or local model folder); "
-                                                 "default BETAG_LLM_MODEL."})
-
-
-def with_global_seed(p: Any, settings: Any) -> Any:
-    """``p`` (a job's parameter dataclass) with ``seed`` = BETAG_SEED where the job's parameters left it unset."""
-    return p if p.seed is not None else replace(p, seed=settings.seed)
 
 
 def popular_item_ids(session: Session, n: int | None = None) -> list[int]:

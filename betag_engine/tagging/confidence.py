@@ -12,8 +12,9 @@ from typing import Any
 from betag_engine.catalog.store import get_system, item_tags, item_texts, set_confidences
 from betag_engine.jobs.runner import JobContext
 from betag_engine.llm.interface import LLMBackend
-from betag_engine.tagging.common import item_ids_field, limit_field, model_field, run_item_batches, select_items
+from betag_engine.tagging.common import run_item_batches, select_items
 from betag_engine.tagging.config import PromptConfig
+from betag_engine.tagging.params import item_ids_field, limit_field, model_field
 
 
 @dataclass

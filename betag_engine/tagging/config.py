@@ -11,7 +11,6 @@ import json
 import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
 
 _MOVIE_SHOTS = (
     ("Gladiator (2000)", "historical epic, action, drama, ancient rome, revenge, gladiators, war, adults"),
@@ -93,12 +92,6 @@ class PromptConfig:
     @classmethod
     def load(cls, path: Path) -> "PromptConfig":
         return cls.from_dict(json.loads(Path(path).read_text()))
-
-
-def prompt_field() -> Any:
-    """The ``prompt`` parameter of the tagging jobs: :class:`PromptConfig` fields."""
-    return field(default_factory=dict, metadata={"help": "PromptConfig fields: a domain preset "
-                                                         "({\"domain\": \"products\"}) and/or templates."})
 
 
 def tag_line(tags: list[str]) -> str:

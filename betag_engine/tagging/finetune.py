@@ -23,8 +23,9 @@ from typing import Any
 
 from betag_engine.catalog.store import item_tags, user_sequences
 from betag_engine.jobs.runner import JobContext
-from betag_engine.tagging.common import item_ids_field, limit_field, model_field, select_items, with_global_seed
-from betag_engine.tagging.config import PromptConfig, prompt_field, tag_line
+from betag_engine.tagging.common import select_items
+from betag_engine.tagging.config import PromptConfig, tag_line
+from betag_engine.tagging.params import item_ids_field, limit_field, model_field, prompt_field, with_global_seed
 from betag_engine.tagging.sequences import Example, build_examples, data_hash, training_sequences
 from betag_engine.vocabulary import BASE, DEFAULT_ADAPTER
 

@@ -15,17 +15,10 @@ from typing import Any
 from betag_engine.catalog.store import ensure_system, item_texts, set_item_tags
 from betag_engine.jobs.runner import JobContext
 from betag_engine.llm.interface import GenerationConfig
-from betag_engine.tagging.common import (
-    aggregate_beams,
-    item_ids_field,
-    limit_field,
-    model_field,
-    run_item_batches,
-    select_items,
-    with_global_seed,
-)
-from betag_engine.tagging.config import PromptConfig, prompt_field
+from betag_engine.tagging.common import aggregate_beams, run_item_batches, select_items
+from betag_engine.tagging.config import PromptConfig
 from betag_engine.tagging.fusion import apply_mapping, frequency_filter, fuse_vocabulary, make_embed
+from betag_engine.tagging.params import item_ids_field, limit_field, model_field, prompt_field, with_global_seed
 from betag_engine.tagging.parsing import parse_tags
 from betag_engine.vocabulary import TAGGPT
 

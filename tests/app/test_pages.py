@@ -275,3 +275,20 @@ def test_evaluation_dashboard_reads_a_pipeline_report(app, demo_url):
 def test_import_page_lists_bad_rows(app, tmp_path):
     goto(app, "import_data")
     assert app.button(key="import_run").disabled
+
+
+def test_popular_preview_after_an_import_that_adds_items(app):
+    """An import that adds items invalidates every cached query: Popular's counts used to stay cached with one value
+    per old item while the tag matrix grew ("popular needs popularity counts with one value per item row")."""
+    goto(app, "retrieval")
+    app.selectbox(key="rp_retriever").select("popular").run()
+    assert not app.error and not app.exception
+    goto(app, "import_data")
+    app.file_uploader(key="import_items").set_value(("items.csv", b"item_id,title\nNEW1,A new film\n", "text/csv"))
+    app.run()
+    app.button(key="import_run").click().run()
+    assert app.success and "items_added=1" in app.success[0].value
+    goto(app, "retrieval")
+    app.selectbox(key="rp_retriever").select("popular").run()
+    assert not app.error, [e.value for e in app.error]
+    assert len(app.dataframe[0].value) == 10

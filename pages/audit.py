@@ -3,26 +3,23 @@
 import pandas as pd
 import streamlit as st
 
+from app_data import services, state
 from betag_engine import curation
 from betag_engine.curation.audit import AuditFilter, audit_rows, reviewers
 from betag_engine.vocabulary import REVIEW_ACTIONS
-from pages import services
 
 
 def main() -> None:
-    services.shell()
     st.title("Audit log")
-    with services.db() as s:
-        names = reviewers(s)
+    names = services.read(reviewers)
     c1, c2, c3, c4 = st.columns(4)
     who = c1.selectbox("Reviewer", [""] + names, key="audit_reviewer", format_func=lambda v: v or "anyone")
     action = c2.selectbox("Action", ("",) + REVIEW_ACTIONS, key="audit_action", format_func=lambda v: v or "any")
     item = c3.text_input("Item id or title", key="audit_item")
     tag = c4.text_input("Tag", key="audit_tag")
     live = st.toggle("Hide undone decisions and undos", key="audit_live")
-    with services.db() as s:
-        rows = audit_rows(s, AuditFilter(reviewer=who, action=action, item=item.strip(), tag=tag.strip(),
-                                         live_only=live))
+    rows = services.read(audit_rows, AuditFilter(reviewer=who, action=action, item=item.strip(), tag=tag.strip(),
+                                                 live_only=live))
     st.caption(f"{len(rows)} decision(s), newest first (at most 500).")
     if not rows:
         st.info("No decision matches.")
@@ -34,7 +31,7 @@ def main() -> None:
     st.dataframe(frame, hide_index=True, key="audit_table")
 
     st.subheader("Undo")
-    me = services.require_reviewer()
+    me = state.require_reviewer()
     c1, c2 = st.columns(2)
     decision = c1.number_input("Decision id", min_value=1, value=int(rows[0]["id"]), key="audit_undo_id")
     c1.button("Undo this decision", key="audit_undo", on_click=services.run_action,

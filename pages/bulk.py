@@ -2,22 +2,19 @@
 
 import streamlit as st
 
+from app_data import queries, services, state
 from betag_engine import curation
-from betag_engine.catalog import browse
 from betag_engine.curation.decisions import BULK_ACTIONS, BULK_ORDERS
 from betag_engine.curation.export import export_curated
 from betag_engine.vocabulary import CURATED
-from pages import services
 
 
 def main() -> None:
-    services.shell()
     st.title("Bulk review & export")
-    who = services.require_reviewer()
-    f = services.current_filter()
-    ids = services.filtered_ids(services.url(), f)
+    who = state.require_reviewer()
+    ids = services.filtered_ids(state.current_filter())
     st.caption(f"{len(ids):,} items match the current filter (sidebar).")
-    sources = [n for n in services.systems(services.url()) if n != CURATED]
+    sources = [n for n in services.systems() if n != CURATED]
     if not sources or not ids:
         st.info("Nothing to review: no tagging system or no item in the filter.")
         st.stop()
@@ -28,8 +25,7 @@ def main() -> None:
     action = c2.selectbox("Action", BULK_ACTIONS, key="bulk_action")
     order = c3.selectbox("Top tags by", BULK_ORDERS, key="bulk_order")
     top_k = c4.number_input("Top k per item (0 = all)", min_value=0, max_value=50, value=3, key="bulk_k")
-    with services.db() as s:
-        versions = browse.item_versions(s, ids)  # what the reviewer sees now; checked again on submit
+    versions = services.read(queries.item_versions, ids)  # what the reviewer sees now; checked again on submit
     st.button(f"{action.capitalize()} the top {top_k or 'all'} {source} tags of {len(ids):,} items",
               key="bulk_apply", type="primary", on_click=services.run_action,
               args=(curation.bulk_decide, action, versions, source, who),
@@ -39,9 +35,8 @@ def main() -> None:
     st.subheader("Export curated tags")
     st.caption("Exports the curated tags of the items in the current filter. Cells that a spreadsheet would run "
                "as a formula (= + - @ tab CR) are prefixed with a quote.")
-    with services.db() as s:
-        csv_text = export_curated(s, "csv", ids)
-        json_text = export_curated(s, "json", ids)
+    csv_text = services.read(export_curated, "csv", ids)
+    json_text = services.read(export_curated, "json", ids)
     rows = csv_text.count("\n") - 1
     c1, c2 = st.columns(2)
     c1.download_button(f"Download CSV ({rows} tags)", csv_text, file_name="curated_tags.csv", mime="text/csv",

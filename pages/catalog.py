@@ -3,17 +3,14 @@
 import pandas as pd
 import streamlit as st
 
-from betag_engine.catalog import browse
-from pages import services
+from app_data import queries, services, state, views
 
 
 def main() -> None:
-    services.shell()
     st.title("Catalog")
-    f = services.current_filter()
     size = st.session_state.get("catalog_size", 25)
-    with services.db() as s:
-        result = browse.search_items(s, f, page=st.session_state.get("catalog_page", 1), page_size=size)
+    result = services.read(queries.search_items, state.current_filter(),
+                           page=st.session_state.get("catalog_page", 1), page_size=size)
     st.session_state["catalog_page"] = result.page  # clamped when the filter shrank the result
     st.caption(f"{result.total:,} items match the filter (sidebar). Page {result.page} of {result.pages}.")
     c1, c2 = st.columns([1, 1])
@@ -36,14 +33,13 @@ def main() -> None:
         st.session_state["catalog_item"] = current if current in ids else ids[0]
     labels = {r["id"]: f"{r['item_id']} · {r['title']}" for r in result.rows}
     choice = st.selectbox("Open item", ids, format_func=labels.get, key="catalog_item")
-    services.open_item(choice)
+    state.open_item(choice)
     show_detail(st.session_state["item_id"])
 
 
 def show_detail(item_id: int) -> None:
-    with services.db() as s:
-        detail = browse.item_detail(s, item_id)
-    st.subheader(services.md(detail.title))
+    detail = services.read(queries.item_detail, item_id)
+    st.subheader(views.md(detail.title))
     st.text(f"id {detail.external_id} · {detail.interactions} interactions · review: {detail.review_status}")
     if detail.description:
         st.text(detail.description)

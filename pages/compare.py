@@ -3,40 +3,37 @@
 import pandas as pd
 import streamlit as st
 
-from betag_engine.catalog import browse
+from app_data import queries, services, state, views
 from betag_engine.curation.state import tag_states
-from pages import services
 
 PER_ROW = 4  # tables side by side; more systems wrap onto further rows so tags stay readable
 
 
 def main() -> None:
-    services.shell()
     st.title("Compare tagging systems")
-    ids = services.filtered_ids(services.url(), services.current_filter())
+    ids = services.filtered_ids(state.current_filter())
     item_id = services.current_item()
     if item_id is None:
         st.info("No item matches the filter (sidebar).")
         st.stop()
-    prev_id, next_id = browse.prev_next(ids, item_id)
+    prev_id, next_id = views.prev_next(ids, item_id)
     c1, c2, c3 = st.columns([1, 4, 1])
-    c1.button("◀ Previous", key="compare_prev", disabled=prev_id is None, on_click=services.open_item,
+    c1.button("◀ Previous", key="compare_prev", disabled=prev_id is None, on_click=state.open_item,
               args=(prev_id,))
-    c3.button("Next ▶", key="compare_next", disabled=next_id is None, on_click=services.open_item, args=(next_id,))
+    c3.button("Next ▶", key="compare_next", disabled=next_id is None, on_click=state.open_item, args=(next_id,))
     position = f"{ids.index(item_id) + 1} of {len(ids)}" if item_id in ids else "not in the current filter"
     c2.caption(f"Item {position} in the current filter")
 
-    with services.db() as s:
-        detail = browse.item_detail(s, item_id)
-        states = tag_states(s, item_id)
-    st.subheader(services.md(detail.title))
+    detail = services.read(queries.item_detail, item_id)
+    states = services.read(tag_states, item_id)
+    st.subheader(views.md(detail.title))
     st.text(f"Item text: {detail.title}" + (f". {detail.description}" if detail.description else "")
             + f"\nid {detail.external_id} · {detail.interactions} interactions · review: {detail.review_status}")
 
     names = list(detail.tags)
-    shown = st.multiselect("Systems", names, default=browse.default_compare_systems(names), key="compare_systems",
+    shown = st.multiselect("Systems", names, default=views.default_compare_systems(names), key="compare_systems",
                            help="Ablation and beam-sweep systems (betag-noft, betag-m2, ...) can be added here.")
-    rows = browse.compare_rows(detail, states, shown)
+    rows = views.compare_rows(detail, states, shown)
     shared = {r["tag"] for r in rows if r["shared"]}
     for first in range(0, len(shown), PER_ROW):
         for col, name in zip(st.columns(PER_ROW), shown[first : first + PER_ROW]):
@@ -47,7 +44,7 @@ def main() -> None:
         st.dataframe(pd.DataFrame(rows), hide_index=True, key="compare_all")
 
     st.subheader("Most often consumed next to it")
-    co = services.co_items(services.url(), item_id)
+    co = services.co_items(item_id)
     if co:
         st.dataframe(pd.DataFrame([{"item_id": c.external_id, "title": c.title, "times adjacent": c.times}
                                    for c in co]), hide_index=True, key="compare_co")
@@ -57,7 +54,7 @@ def main() -> None:
 
 
 def system_table(col, name: str, tags: list, shared: set[str]) -> None:
-    col.markdown(f"**{services.md(name)}**")
+    col.markdown(f"**{views.md(name)}**")
     if not tags:
         col.caption("no tags")
         return

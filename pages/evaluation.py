@@ -4,15 +4,13 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from betag_engine.catalog import browse
-from pages import services
+from app_data import queries, services
+from betag_engine.experiments.report import beam_rows, metric_rows, popularity_rows
 
 
 def main() -> None:
-    services.shell()
     st.title("Evaluation")
-    with services.db() as s:
-        reports = browse.reports(s)
+    reports = services.read(queries.reports)
     if not reports:
         st.info("No evaluation report yet. Start an **Evaluation** job on Generate (or run "
                 "`python -m betag_engine evaluate`).")
@@ -21,7 +19,7 @@ def main() -> None:
     by_id = {r["id"]: r for r in reports}
     chosen = st.selectbox("Report", list(by_id), format_func=labels.get, key="eval_report")
     payload = by_id[chosen]["payload"]
-    rows = pd.DataFrame(services.metric_rows(payload))
+    rows = pd.DataFrame(metric_rows(payload))
     if rows.empty:
         st.warning("This report holds no metric rows.")
         st.stop()
@@ -31,11 +29,11 @@ def main() -> None:
     st.plotly_chart(px.bar(rows, x="system", y=metric, color="retriever", facet_col="task", barmode="group",
                            title=f"{metric} by system × retriever × task"), key="eval_bar")
 
-    beams = pd.DataFrame(services.beam_rows(payload))
+    beams = pd.DataFrame(beam_rows(payload))
     if not beams.empty:
         st.plotly_chart(px.line(beams, x="beams", y=metric, color="series", markers=True,
                                 title=f"{metric} vs number of beams"), key="eval_beams")
-    pop = pd.DataFrame(services.popularity_rows(payload))
+    pop = pd.DataFrame(popularity_rows(payload))
     if not pop.empty:
         st.plotly_chart(px.line(pop, x="rank", y="items", color="system", log_x=True, log_y=True,
                                 title="Tag popularity (items per tag, by rank; log-log)"), key="eval_pop")
@@ -46,7 +44,7 @@ def main() -> None:
     st.subheader("Compare two runs")
     other = st.selectbox("Against", [i for i in by_id if i != chosen] or [chosen], format_func=labels.get,
                          key="eval_other")
-    base = pd.DataFrame(services.metric_rows(by_id[other]["payload"]))
+    base = pd.DataFrame(metric_rows(by_id[other]["payload"]))
     if base.empty:
         st.caption("Nothing to compare.")
         st.stop()

@@ -4,45 +4,38 @@ see the rankings before and after, side by side, before approving the draft."""
 import pandas as pd
 import streamlit as st
 
+from app_data import queries, services, state, views
 from betag_engine import curation
-from betag_engine.catalog import browse
 from betag_engine.curation import preview as pv
 from betag_engine.errors import BetagError
-from betag_engine.vocabulary import CURATED, POPULAR, RETRIEVERS
-from pages import services
+from betag_engine.vocabulary import CURATED, RETRIEVERS
 
 
 def main() -> None:
-    services.shell()
     st.title("Retrieval preview")
-    url = services.url()
     item_id = services.current_item()
     c1, c2, c3, c4 = st.columns(4)
     qtype = c1.radio("Query", ("item", "user history", "tags"), key="rp_qtype")
-    system = c2.selectbox("Tagging system", services.systems(url), key="rp_system")
+    system = c2.selectbox("Tagging system", services.systems(), key="rp_system")
     retriever = c3.selectbox("Retriever", RETRIEVERS, key="rp_retriever")
     k = c4.slider("Top k", 5, 50, 10, key="rp_k")
     try:
-        with services.db() as s:
-            query = build_query(s, qtype, item_id)
-            detail = browse.item_detail(s, item_id)
+        query = build_query(qtype, item_id)
+        detail = services.read(queries.item_detail, item_id)
     except BetagError as exc:
         st.error(str(exc))
         st.stop()
 
     stored = {t.tag: t.count for t in detail.tags.get(system, [])}
-    st.markdown(f"**Draft of the tags of** {services.md(detail.title)} **in** `{system}` (unsaved)")
+    st.markdown(f"**Draft of the tags of** {views.md(detail.title)} **in** `{system}` (unsaved)")
     text = st.text_input("Comma-separated tags", value=", ".join(stored), key=f"rp_draft_{item_id}_{system}")
     draft = pv.draft_tags(text, stored)
-    tm = services.tag_matrix(url, system)
-    pop = services.popularity(url, system) if retriever == POPULAR else None
     try:
-        before, after = pv.preview(tm, retriever, query, item_id, draft, k=k, popularity=pop)
+        before, after = services.preview_draft(system, retriever, query, item_id, draft, k)
     except (BetagError, ValueError) as exc:
         st.error(str(exc))
         st.stop()
-    with services.db() as s:
-        names = pv.titles(s, [r.item_id for r in before + after])
+    names = services.read(pv.titles, [r.item_id for r in before + after])
     left, right = st.columns(2)
     left.markdown("**Before** (stored tags)")
     left.dataframe(frame(before, names, item_id), hide_index=True, key="rp_before",
@@ -53,7 +46,7 @@ def main() -> None:
     moved = sum(r.change != "=" for r in after)
     st.caption(f"{moved} of {len(after)} positions change with the draft." if draft != stored
                else "Edit the draft to see what changes.")
-    who = services.reviewer()
+    who = state.reviewer()
     st.button("Approve the draft as this item's curated tags", key="rp_approve", disabled=not who or draft == {},
               on_click=services.run_action,
               args=(curation.save_draft, item_id, draft, system if system != CURATED else "", who,
@@ -61,13 +54,13 @@ def main() -> None:
               kwargs={"success": "Draft saved as curated tags"})
 
 
-def build_query(session, qtype: str, item_id: int):
+def build_query(qtype: str, item_id: int):
     if qtype == "item":
         st.caption("Items similar to the current item (open another one on Catalog or Compare).")
         return item_id
     if qtype == "user history":
         user = st.text_input("User id", value="1", key="rp_user")
-        return browse.user_history(session, user.strip())
+        return services.read(queries.user_history, user.strip())
     tags = st.text_input("Tags", value="comedy, romance", key="rp_tags")
     return [t.strip() for t in tags.split(",") if t.strip()]
 

@@ -3,42 +3,35 @@
 import pandas as pd
 import streamlit as st
 
+from app_data import queries, services, state, views
 from betag_engine import curation
-from betag_engine.catalog import browse
 from betag_engine.curation.audit import AuditFilter, audit_rows
-from betag_engine.curation.queue import review_queue
 from betag_engine.curation.state import tag_states
-from betag_engine.vocabulary import APPROVED, CURATED, EDITED, PENDING, REJECTED, REMOVED
-from pages import services
-
-STATE_ICONS = {APPROVED: "✔", REJECTED: "✘", EDITED: "✎", REMOVED: "−", PENDING: "·"}
+from betag_engine.vocabulary import CURATED, PENDING
 
 
 def main() -> None:
-    services.shell()
     st.title("Review")
-    who = services.require_reviewer()
-    sources = [n for n in services.systems(services.url()) if n != CURATED]
+    who = state.require_reviewer()
+    sources = [n for n in services.systems() if n != CURATED]
     if not sources:
         st.info("No tagging system yet: import a catalog or generate tags first.")
         st.stop()
     source = st.selectbox("Proposals from", sources, key="review_source")
-    with services.db() as s:
-        queue = review_queue(s, services.current_filter(), source, limit=20)
+    queue = services.read(queries.review_queue, state.current_filter(), source, limit=20)
     with st.expander(f"Approval queue ({len(queue)}{'+' if len(queue) == 20 else ''} items with pending tags)",
                      expanded=False):
         st.dataframe(pd.DataFrame([{"item_id": q.external_id, "title": q.title, "pending": len(q.pending)}
                                    for q in queue]), hide_index=True, key="review_queue_table")
         if queue:
-            st.button("Open next item in the queue", key="review_next", on_click=services.open_item,
+            st.button("Open next item in the queue", key="review_next", on_click=state.open_item,
                       args=(queue[0].item_id,))
     item_id = services.current_item()
     if item_id is None:
         st.stop()
-    with services.db() as s:
-        detail = browse.item_detail(s, item_id)
-        states = tag_states(s, item_id)
-    st.subheader(services.md(detail.title))
+    detail = services.read(queries.item_detail, item_id)
+    states = services.read(tag_states, item_id)
+    st.subheader(views.md(detail.title))
     st.caption(f"id {detail.external_id} · review {detail.review_status} · version {detail.review_version}")
     version = detail.review_version  # bound into every callback: the optimistic-concurrency token
 
@@ -48,8 +41,7 @@ def main() -> None:
         c1, c2, c3, c4 = st.columns([4, 2, 1, 1])
         conf = f" · conf {t.confidence:.2f}" if t.confidence is not None else ""
         c1.text(f"{t.tag}  (count {t.count:g}{conf})")
-        state = states.get(t.tag, PENDING)
-        c2.text(f"{STATE_ICONS.get(state, '')} {state}")
+        c2.text(views.state_label(states.get(t.tag, PENDING)))
         c3.button("Approve", key=f"review_approve_{i}", on_click=services.run_action,
                   args=(curation.approve_tags, item_id, [t.tag], source, who, version),
                   kwargs={"success": f"Approved '{t.tag}'"})
@@ -64,7 +56,7 @@ def main() -> None:
                   args=(curation.approve_tags, item_id, [t.tag for t in proposed], source, who, version),
                   kwargs={"success": "Approved all tags of the item"})
 
-    st.markdown("**Curated tags:** " + (services.md(", ".join(sorted(curated))) if curated else "none yet"))
+    st.markdown("**Curated tags:** " + (views.md(", ".join(sorted(curated))) if curated else "none yet"))
     editable = sorted(curated | {t.tag for t in proposed})
     with st.form("review_edit_form"):
         c1, c2 = st.columns(2)
@@ -93,8 +85,7 @@ def submit_add(item_id: int, who: str, version: int) -> None:
 
 
 def undo_panel(who: str, item_id: int) -> None:
-    with services.db() as s:
-        recent = audit_rows(s, AuditFilter(reviewer=who, live_only=True), limit=1)
+    recent = services.read(audit_rows, AuditFilter(reviewer=who, live_only=True), limit=1)
     if recent:
         last = recent[0]
         what = f"batch {last['batch']}" if last["batch"] else f"{last['action']} '{last['tag']}'"

@@ -9,12 +9,11 @@ import json
 import pytest
 from sqlalchemy import select
 
-from betag_engine.catalog.browse import ItemFilter, filtered_item_ids, item_detail, item_versions
+from app_data.queries import ItemFilter, filtered_item_ids, item_detail, item_versions, review_queue
 from betag_engine.catalog.store import ensure_system, item_tags, set_item_tags
 from betag_engine.curation import add_tag, approve_tags, bulk_decide, edit_tag, reject_tags, undo
 from betag_engine.curation.audit import AuditFilter, audit_rows
 from betag_engine.curation.export import escape_cell, export_curated
-from betag_engine.curation.queue import review_queue
 from betag_engine.errors import ConflictError
 from db.models import Item, ReviewDecision
 
@@ -116,7 +115,7 @@ def test_item_detail_lists_every_system(session):
 
 
 def test_compare_marks_tags_shared_among_the_shown_systems_only(session):
-    from betag_engine.catalog.browse import compare_rows, default_compare_systems
+    from app_data.views import compare_rows, default_compare_systems
 
     item = session.scalars(select(Item).order_by(Item.id)).first()
     set_item_tags(session, ensure_system(session, "betag", "betag"), item.id, {"toys": 3.0, "pixar": 1.0})

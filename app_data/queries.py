@@ -1,6 +1,8 @@
-"""Read-only catalog queries for the app: figures, filtered and paginated item lists, item detail, co-consumption.
+"""The app's read queries: catalog figures, filtered and paginated item lists, item detail, co-consumption, users'
+histories, the approval queue, recent jobs and stored reports.
 
-Everything here goes through ``select()`` with bound parameters; untrusted text is returned as data, never markup.
+Plain functions on a Session (no Streamlit), called by ``app_data.services``. Everything goes through
+``select()`` with bound parameters; untrusted text is returned as data, never markup.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from betag_engine.catalog.store import item_tags
+from betag_engine.curation.state import tag_states
 from betag_engine.errors import NotFoundError
 from betag_engine.types import TagScore
-from betag_engine.vocabulary import CURATED, NATIVE, REPORT_KINDS, REVIEW_STATUSES, SYSTEM_ORDER
+from betag_engine.vocabulary import CURATED, NATIVE, PENDING, REPORT_KINDS, REVIEW_STATUSES, SYSTEM_ORDER
 from db.models import Interaction, Item, ItemTag, Job, Report, ReviewDecision, TaggingSystem, User
 
 
@@ -204,37 +207,6 @@ def item_versions(session: Session, item_ids: list[int]) -> dict[int, int]:
     return dict(session.execute(select(Item.id, Item.review_version).where(Item.id.in_(item_ids))).all())
 
 
-def compare_rows(detail: ItemDetail, states: dict[str, str] | None = None,
-                 systems: list[str] | None = None) -> list[dict[str, Any]]:
-    """One row per tag: each system's count and confidence, how many systems share it, and its review state.
-
-    Args:
-        systems: the systems compared (default: every system of ``detail``); "shared" counts only these.
-    """
-    names = [n for n in (systems if systems is not None else detail.tags) if n in detail.tags]
-    table: dict[str, dict[str, Any]] = {}
-    for name in names:
-        for ts in detail.tags[name]:
-            row = table.setdefault(ts.tag, {"tag": ts.tag})
-            row[f"{name} count"] = ts.count
-            row[f"{name} conf"] = ts.confidence
-    rows = []
-    for tag, row in table.items():
-        shared = sum(1 for n in names if n != CURATED and f"{n} count" in row)
-        row["shared by"] = shared
-        row["shared"] = "★ shared" if shared > 1 else ""
-        row["state"] = (states or {}).get(tag, "")
-        rows.append(row)
-    rows.sort(key=lambda r: (-r["shared by"], r["tag"]))
-    return rows
-
-
-def default_compare_systems(names: list[str]) -> list[str]:
-    """The systems Compare shows first: those of ``SYSTEM_ORDER`` present, else the first four."""
-    chosen = [n for n in SYSTEM_ORDER if n in names]
-    return chosen or list(names[:4])
-
-
 def co_consumed(session: Session, item_id: int, k: int = 10) -> list[CoItem]:
     """Items most often consumed right before or right after ``item_id`` in users' chronological sequences."""
     users = select(Interaction.user_id).where(Interaction.item_id == item_id).distinct()
@@ -264,10 +236,28 @@ def user_history(session: Session, external_user_id: str) -> list[int]:
                                 .order_by(Interaction.timestamp, Interaction.position, Interaction.id)))
 
 
-def prev_next(ids: list[int], current: int) -> tuple[int | None, int | None]:
-    """The neighbours of ``current`` in ``ids`` (None at either end or when ``current`` is not in the list)."""
-    try:
-        pos = ids.index(current)
-    except ValueError:
-        return (None, ids[0] if ids else None)
-    return (ids[pos - 1] if pos > 0 else None, ids[pos + 1] if pos + 1 < len(ids) else None)
+@dataclass(frozen=True)
+class QueueEntry:
+    item_id: int
+    external_id: str
+    title: str
+    version: int
+    pending: list[str]
+
+
+def review_queue(session: Session, f: ItemFilter, source: str, limit: int = 50) -> list[QueueEntry]:
+    """Up to ``limit`` items matching ``f`` whose ``source`` tags are not all decided, in id order."""
+    ids = filtered_item_ids(session, f)
+    tagged = item_tags(session, source, ids)
+    out: list[QueueEntry] = []
+    for item_id in ids:
+        if item_id not in tagged:
+            continue
+        states = tag_states(session, item_id)
+        pending = [t.tag for t in tagged[item_id] if states.get(t.tag) == PENDING]
+        if pending:
+            item = session.get(Item, item_id)
+            out.append(QueueEntry(item_id, item.external_id, item.title, item.review_version, pending))
+            if len(out) >= limit:
+                break
+    return out

@@ -1,0 +1,241 @@
+"""The app's service layer: the only door from the pages to the database and the engine's writes.
+
+The app is an entry point: :func:`settings` reads the settings once per process. Reads run in their own unit of
+work (:func:`read`); the frequent ones are cached with ``st.cache_data`` (:func:`_cached`, keyed by the database
+URL) and :func:`changed` forgets all of them after any write. Writes (review decisions, imports, jobs) run here,
+so a page only lays out widgets and calls these functions.
+"""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import streamlit as st
+
+from app_data import queries
+from app_data.state import current_filter, set_flash
+from app_data.state import current_item as current_item_of
+from betag_engine.catalog.importer import ColumnMapping, ImportSummary, import_files
+from betag_engine.catalog.store import SystemStats, system_stats, user_sequences
+from betag_engine.catalog.store import tag_matrix as load_tag_matrix
+from betag_engine.curation import retry_busy
+from betag_engine.curation.preview import RankRow, preview
+from betag_engine.errors import BetagError
+from betag_engine.jobs.registry import check_params
+from betag_engine.jobs.runner import create_job, mark_dead_workers, mark_pending, request_cancel
+from betag_engine.jobs.worker import spawn_worker
+from betag_engine.retrieval import popularity as popularity_counts
+from betag_engine.settings import Settings, get_settings
+from betag_engine.types import TagMatrix
+from betag_engine.vocabulary import JOB_KINDS, POPULAR
+from db.session import session_scope
+
+T = TypeVar("T")
+
+
+def settings() -> Settings:
+    """The app's settings (read from the environment once per process)."""
+    return get_settings()
+
+
+def url() -> str:
+    return settings().database_url
+
+
+def read(fn: Callable[..., T], *args, **kwargs) -> T:
+    """``fn(session, *args, **kwargs)`` in a unit of work of its own: a read query of ``app_data.queries`` or the
+    engine."""
+    with session_scope(url()) as s:
+        return fn(s, *args, **kwargs)
+
+
+# --- first start ----------------------------------------------------------------------------------------------
+
+@st.cache_resource(show_spinner="Preparing the database...")
+def _migrated(db_url: str) -> bool:
+    from db.migrate import upgrade_head
+
+    upgrade_head(db_url)
+    return True
+
+
+def catalog_is_empty() -> bool:
+    """Create or upgrade the schema (once per process and URL); True when the catalog holds no item yet."""
+    _migrated(url())
+    return read(queries.catalog_counts).items == 0
+
+
+def import_builtin_catalog(progress: Callable[[str], None]) -> ImportSummary:
+    """Import the built-in MovieLens-100k catalog (the first start), reporting each step to ``progress``."""
+    from betag_engine.catalog.movielens import import_builtin
+
+    summary = read(import_builtin, progress=progress)
+    changed()
+    return summary
+
+
+# --- cached reads ---------------------------------------------------------------------------------------------
+
+def _cached(ttl: int, spinner: str | bool = False):
+    """Cache a query ``fn(db_url, ...)``; the pages call it without the URL (the app's own fills it in and keys
+    the cache, so two databases never share results)."""
+
+    def wrap(fn: Callable[..., T]) -> Callable[..., T]:
+        cached = st.cache_data(ttl=ttl, show_spinner=spinner)(fn)
+
+        @functools.wraps(fn)
+        def call(*args, **kwargs) -> T:
+            return cached(url(), *args, **kwargs)
+
+        return call
+
+    return wrap
+
+
+@_cached(ttl=60)
+def counts(db_url: str) -> queries.CatalogCounts:
+    with session_scope(db_url) as s:
+        return queries.catalog_counts(s)
+
+
+@_cached(ttl=30)
+def systems(db_url: str) -> list[str]:
+    with session_scope(db_url) as s:
+        return queries.system_names(s)
+
+
+@_cached(ttl=30)
+def stats(db_url: str) -> list[SystemStats]:
+    with session_scope(db_url) as s:
+        return system_stats(s)
+
+
+@_cached(ttl=300)
+def native_tags(db_url: str) -> list[str]:
+    with session_scope(db_url) as s:
+        return queries.native_tag_choices(s)
+
+
+@_cached(ttl=600)
+def co_items(db_url: str, item_id: int, k: int = 10) -> list[queries.CoItem]:
+    with session_scope(db_url) as s:
+        return queries.co_consumed(s, item_id, k)
+
+
+@_cached(ttl=30)
+def filtered_ids(db_url: str, f: queries.ItemFilter) -> list[int]:
+    with session_scope(db_url) as s:
+        return queries.filtered_item_ids(s, f)
+
+
+@_cached(ttl=30, spinner="Loading tags...")
+def tag_matrix(db_url: str, system: str) -> TagMatrix:
+    """One system's item x tag matrix (the retrieval preview ranks against it)."""
+    with session_scope(db_url) as s:
+        return load_tag_matrix(s, system)
+
+
+@_cached(ttl=600)
+def popularity(db_url: str, system: str):
+    """Interaction counts aligned with :func:`tag_matrix`'s rows (Popular's scores)."""
+    with session_scope(db_url) as s:
+        return popularity_counts(user_sequences(s), tag_matrix(system).item_ids)
+
+
+def changed() -> None:
+    """Forget every cached query result after a write (all of them: a partial list let Popular's cached counts
+    outlive the tag matrix they must align with)."""
+    st.cache_data.clear()
+
+
+def preview_draft(system: str, retriever: str, query, item_id: int, draft: dict[str, float],
+                  k: int) -> tuple[list[RankRow], list[RankRow]]:
+    """Rankings with the stored tags of ``system`` and with ``item_id``'s tags replaced by ``draft``."""
+    pop = popularity(system) if retriever == POPULAR else None
+    return preview(tag_matrix(system), retriever, query, item_id, draft, k=k, popularity=pop)
+
+
+# --- writes: decisions run in callbacks, errors become a message shown on the next run -----------------------
+
+def run_action(fn: Callable, *args, success: str = "", **kwargs) -> Any:
+    """Run ``fn(session, *args, **kwargs)`` as one unit of work (retried while SQLite is busy).
+
+    Conflicts and other domain errors are stored as the flash message instead of raising, so the page shows
+    them and the reviewer can reload; nothing is saved in that case.
+    """
+    try:
+        result = retry_busy(lambda: read(fn, *args, **kwargs))
+    except (BetagError, ValueError) as exc:
+        set_flash("error", str(exc))
+        return None
+    changed()
+    if success:
+        set_flash("success", success)
+    return result
+
+
+def import_uploads(uploads: Sequence[Any], mapping: ColumnMapping,
+                   progress: Callable[[str], None] | None = None) -> ImportSummary:
+    """Import uploaded items / interactions / tags files (None where not given) in one unit of work.
+
+    Raises:
+        ImportValidationError: every bad row; nothing was changed.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = [_save(tmp, f) for f in uploads]
+        summary = read(import_files, *paths, mapping=mapping, progress=progress)
+    changed()
+    return summary
+
+
+def _save(folder: str, upload) -> str | None:
+    if upload is None:
+        return None
+    path = Path(folder) / Path(upload.name).name
+    path.write_bytes(upload.getvalue())
+    return str(path)
+
+
+# --- jobs -----------------------------------------------------------------------------------------------------
+
+def start_job(kind: str, params: dict) -> None:
+    """Record a job and start a worker process for it (a button callback: the outcome is the flash message)."""
+    try:
+        check_params(kind, params)
+    except ValueError as exc:
+        set_flash("error", f"Not started: {exc}")
+        return
+    job_id = create_job(kind, params, url(), name=JOB_KINDS[kind].label)
+    _spawn(job_id)
+    set_flash("success", f"Started job {job_id} ({kind}); it keeps running if you leave.")
+
+
+def resume_job(job_id: int) -> None:
+    mark_pending(job_id, url())
+    _spawn(job_id)
+    set_flash("success", f"Resumed job {job_id}: finished units are skipped.")
+
+
+def cancel_job(job_id: int) -> None:
+    request_cancel(job_id, url())
+
+
+def _spawn(job_id: int) -> None:
+    logs = settings().data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    spawn_worker(job_id, settings(), str(logs / f"job-{job_id}.log"))
+
+
+def recent_jobs(limit: int = 8) -> list[dict]:
+    """The newest jobs, after marking those whose worker died as failed (they can be resumed)."""
+    mark_dead_workers(url())
+    return read(queries.recent_jobs, limit)
+
+
+def current_item() -> int | None:
+    """The item the user opened last, else the first item of the sidebar's filter."""
+    return current_item_of(filtered_ids(current_filter()))

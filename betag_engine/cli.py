@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "betag_engine.commands.evaluate",
     "betag_engine.commands.tagging",
     "betag_engine.commands.bench",
+    "betag_engine.commands.params",
 )
 
 

@@ -33,12 +33,17 @@ class EvalConfig:
 
     k: int = field(default=10, metadata={"help": "Cut-off of HR@k and NDCG@k."})
     n_negatives: int = field(default=100, metadata={"help": "Sampled negatives per case."})
-    seed: int = field(default=DEFAULT_SEED, metadata={"help": "Seed of the negative sampling (BETAG_SEED)."})
+    seed: int = field(default=DEFAULT_SEED, metadata={"help": "Seed of the negative sampling (the evaluate "
+                                                              "command and job use BETAG_SEED unless given)."})
     ties: str = field(default="expected", metadata={"help": "Tie policy: expected | pessimistic | optimistic."})
-    bm25_k1: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5, 2.0)
-    bm25_b: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75)
-    birank_values: tuple[float, ...] = tuple(round(float(v), 4) for v in np.linspace(0.1, 0.9, 10))
-    weightings: tuple[str, ...] = WEIGHTINGS
+    bm25_k1: tuple[float, ...] = field(default=(0.0, 0.5, 1.0, 1.5, 2.0),
+                                       metadata={"help": "BM25 k1 values of the validation grid."})
+    bm25_b: tuple[float, ...] = field(default=(0.0, 0.25, 0.5, 0.75),
+                                      metadata={"help": "BM25 b values of the validation grid."})
+    birank_values: tuple[float, ...] = field(default=tuple(round(float(v), 4) for v in np.linspace(0.1, 0.9, 10)),
+                                             metadata={"help": "BiRank alpha = beta values of the validation grid."})
+    weightings: tuple[str, ...] = field(default=WEIGHTINGS, metadata={"help": "History weightings tried for "
+                                                                               "user-based retrieval (eqs. 7-8)."})
 
     def __post_init__(self) -> None:
         if self.k < 1 or self.n_negatives < 1:

@@ -1,4 +1,5 @@
-"""Small jobs that belong to the catalog itself."""
+"""Jobs of the catalog itself: (re-)import a built-in MovieLens catalog (idempotent: items upsert, known
+interactions are skipped)."""
 
 from __future__ import annotations
 

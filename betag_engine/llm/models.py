@@ -127,7 +127,7 @@ def ensure_converted(resolved: ResolvedModel, log: Callable[[str], None] = print
         log(f"converting {resolved.name} from {gguf.name} (once; about 30-70 s)")
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name, local_files_only=True)
         model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, local_files_only=True)
-        # A GGUF-loaded model refuses save_pretrained until its quantization config is dropped (MODEL-NOTES).
+        # A GGUF-loaded model refuses save_pretrained until its (already applied) quantization config is dropped.
         if getattr(model, "hf_quantizer", None) is not None:
             model.hf_quantizer.remove_quantization_config(model)
         tmp = resolved.hf_dir.with_name(resolved.hf_dir.name + ".partial")

@@ -1,5 +1,7 @@
 """Tag confidence (LLM4Tag §3.4): P(Yes) / (P(Yes) + P(No)) under a judging prompt, for every (item, tag) of
-one system, stored with ``set_confidences``. Job kind "confidence", parameters :class:`ConfidenceParams`.
+one system, stored with ``set_confidences``.
+
+Job kind "confidence", parameters :class:`ConfidenceParams`.
 """
 
 from __future__ import annotations

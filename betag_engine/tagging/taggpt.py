@@ -1,9 +1,10 @@
 """TagGPT baseline -> system ``taggpt``: several high-temperature samples per item, refusals removed, a global
 frequency filter (tags seen >= ``min_count`` times), then semantic fusion (cosine > ``fusion_threshold``
-merges a tag into the most frequent tag of its cluster). Job kind "taggpt", parameters :class:`TagGPTParams`.
+merges a tag into the most frequent tag of its cluster).
 
-Phase 1 (resumable, unit ``item-<id>``) keeps each item's sampled tag counts in its checkpoint payload; phase 2
-(seconds) filters and fuses over every item and writes the system in one transaction.
+Job kind "taggpt", parameters :class:`TagGPTParams`. Phase 1 (resumable, unit ``item-<id>``) keeps each item's
+sampled tag counts in its checkpoint payload; phase 2 (seconds) filters and fuses over every item and writes the
+system in one transaction.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ PAGES = {
         st.Page("pages/evaluation.py", title="Evaluation", url_path="evaluation-reports"),
     ],
 }
-FIRST_START_STEPS = 3  # import_builtin reports items, interactions, then native tags
+FIRST_START_STEPS = 6  # import_builtin reports reading each file, checking, publishing, done
 
 
 def first_start() -> None:
@@ -42,10 +42,10 @@ def first_start() -> None:
         bar = st.progress(0.0, text="reading the data files")
         done: list[str] = []
 
-        def note(message: str) -> None:
-            done.append(message)
-            st.text(message)
-            bar.progress(min(1.0, len(done) / FIRST_START_STEPS), text=message)
+        def note(message) -> None:
+            done.append(str(message))
+            st.text(str(message))
+            bar.progress(min(1.0, len(done) / FIRST_START_STEPS), text=str(message))
 
         try:
             summary = services.import_builtin_catalog(progress=note)

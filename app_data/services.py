@@ -19,7 +19,7 @@ import streamlit as st
 from app_data import queries
 from app_data.state import current_filter, set_flash
 from app_data.state import current_item as current_item_of
-from betag_engine.catalog.importer import ColumnMapping, ImportSummary, import_files
+from betag_engine.catalog.importer import ColumnMapping, ImportOptions, ImportProgress, ImportSummary, import_files
 from betag_engine.catalog.store import SystemStats, system_stats, user_sequences
 from betag_engine.catalog.store import tag_matrix as load_tag_matrix
 from betag_engine.curation import retry_busy
@@ -69,11 +69,11 @@ def catalog_is_empty() -> bool:
     return read(queries.catalog_counts).items == 0
 
 
-def import_builtin_catalog(progress: Callable[[str], None]) -> ImportSummary:
+def import_builtin_catalog(progress: Callable[[ImportProgress], None]) -> ImportSummary:
     """Import the built-in MovieLens-100k catalog (the first start), reporting each step to ``progress``."""
     from betag_engine.catalog.movielens import import_builtin
 
-    summary = read(import_builtin, progress=progress)
+    summary = import_builtin(url(), progress=progress)
     changed()
     return summary
 
@@ -178,16 +178,17 @@ def run_action(fn: Callable, *args, success: str = "", **kwargs) -> Any:
     return result
 
 
-def import_uploads(uploads: Sequence[Any], mapping: ColumnMapping,
-                   progress: Callable[[str], None] | None = None) -> ImportSummary:
-    """Import uploaded items / interactions / tags files (None where not given) in one unit of work.
+def import_uploads(uploads: Sequence[Any], mapping: ColumnMapping, options: ImportOptions | None = None,
+                   progress: Callable[[ImportProgress], None] | None = None) -> ImportSummary:
+    """Import uploaded items / interactions / tags files (None where not given); all or nothing unless
+    ``options.skip_invalid``.
 
     Raises:
         ImportValidationError: every bad row; nothing was changed.
     """
     with tempfile.TemporaryDirectory() as tmp:
         paths = [_save(tmp, f) for f in uploads]
-        summary = read(import_files, *paths, mapping=mapping, progress=progress)
+        summary = import_files(url(), *paths, mapping=mapping, options=options, progress=progress)
     changed()
     return summary
 

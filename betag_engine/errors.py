@@ -6,13 +6,15 @@ class BetagError(Exception):
 
 
 class ImportValidationError(BetagError):
-    """A data import was refused; ``problems`` lists every bad row (file, row, field, reason)."""
+    """A data import was refused; ``problems`` lists the bad rows (file, row, field, reason), ``total`` counts them
+    all (the list keeps the first 10,000)."""
 
-    def __init__(self, problems: list["ImportProblem"]):  # noqa: F821 - forward ref, see catalog.importer
+    def __init__(self, problems: list["ImportProblem"], total: int | None = None):  # noqa: F821 - catalog.problems
         self.problems = problems
+        self.total = len(problems) if total is None else total
         lines = [str(p) for p in problems[:50]]
-        more = f"\n... and {len(problems) - 50} more" if len(problems) > 50 else ""
-        header = f"import refused, {len(problems)} problem(s), nothing was changed:\n"
+        more = f"\n... and {self.total - len(lines)} more" if self.total > len(lines) else ""
+        header = f"import refused, {self.total} problem(s), nothing was changed:\n"
         super().__init__(header + "\n".join(lines) + more)
 
 

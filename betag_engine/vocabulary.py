@@ -69,7 +69,9 @@ TAG_STATES = (APPROVED, REJECTED, EDITED, REMOVED, PENDING)  # a proposed tag's 
 
 # --- jobs -----------------------------------------------------------------------------------------------------
 JOB_PENDING, JOB_RUNNING, JOB_DONE, JOB_FAILED, JOB_CANCELLED = PENDING, "running", "done", "failed", "cancelled"
-JOB_STATUSES = (JOB_PENDING, JOB_RUNNING, JOB_DONE, JOB_FAILED, JOB_CANCELLED)  # ``jobs.status``
+JOB_INTERRUPTED = "interrupted"  # its worker died (killed, crashed machine): seen by any reader, resumable
+JOB_STATUSES = (JOB_PENDING, JOB_RUNNING, JOB_DONE, JOB_FAILED, JOB_CANCELLED, JOB_INTERRUPTED)  # ``jobs.status``
+JOB_RESUMABLE = (JOB_FAILED, JOB_CANCELLED, JOB_INTERRUPTED)  # offered "Resume"; a rerun continues them
 
 
 @dataclass(frozen=True)

@@ -83,12 +83,17 @@ class ItemTag(Base):
 
 
 class Job(Base):
-    """A long-running, resumable unit of work (generation, finetuning, evaluation)."""
+    """A long-running, resumable unit of work (generation, finetuning, evaluation).
+
+    While it runs, its worker (``worker_pid`` on ``worker_host``) writes ``heartbeat_at`` every few seconds; a reader
+    that finds the process gone or the heartbeat stale shows the job as interrupted (jobs.runner)."""
 
     __tablename__ = "jobs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32), index=True)
+    # kind + hash of the parameters (jobs.runner.job_key): rerunning the same command resumes this row
+    key: Mapped[Optional[str]] = mapped_column(String(255), unique=True, nullable=True)
     name: Mapped[str] = mapped_column(String(255), default="")
     status: Mapped[str] = mapped_column(String(16), default=JOB_PENDING, index=True)
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -100,6 +105,7 @@ class Job(Base):
     result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     worker_pid: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    worker_host: Mapped[Optional[str]] = mapped_column(String(255), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     started_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
     finished_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)

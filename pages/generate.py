@@ -15,10 +15,9 @@ from betag_engine.vocabulary import (
     BETAG_JOB,
     EVALUATE,
     FINETUNE,
-    JOB_CANCELLED,
-    JOB_FAILED,
     JOB_KINDS,
     JOB_PENDING,
+    JOB_RESUMABLE,
     JOB_RUNNING,
     TAGGPT_JOB,
 )
@@ -86,7 +85,7 @@ def monitor() -> None:
             if active:
                 st.button("Cancel", key=f"gen_cancel_{job['id']}", disabled=job["cancel_requested"],
                           on_click=services.cancel_job, args=(job["id"],))
-            elif job["status"] in (JOB_FAILED, JOB_CANCELLED):
+            elif job["status"] in JOB_RESUMABLE:
                 st.button("Resume", key=f"gen_resume_{job['id']}", on_click=services.resume_job, args=(job["id"],),
                           help="Run the job again; units it already finished are skipped.")
 

@@ -36,19 +36,16 @@ def db_url(tmp_path, monkeypatch) -> str:
 
 @pytest.fixture(scope="session")
 def _demo_template(tmp_path_factory):
-    from sqlalchemy.orm import Session
-
     from betag_engine.catalog.movielens import import_builtin
     from db.migrate import upgrade_head
-    from db.session import make_engine
+    from db.session import forget_engines, make_engine
 
     path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
     url = f"sqlite:///{path}"
     upgrade_head(url)
+    import_builtin(url, "ml-100k")
+    forget_engines()
     engine = make_engine(url)
-    with Session(engine) as s:
-        import_builtin(s, "ml-100k")
-        s.commit()
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()

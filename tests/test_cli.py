@@ -11,7 +11,7 @@ def test_import_refusal_exits_2_with_the_problem(db_url, tmp_path, capsys):
     bad.write_text("item_id,title\nA1,One\nA1,Dup\n")
     assert main(["import", "--items", str(bad)]) == 2
     err = capsys.readouterr().err
-    assert "items.csv, row 2, field 'item_id': duplicate id 'A1'" in err
+    assert "items.csv, row 3, field 'item_id': duplicate id 'A1' (first at row 2)" in err
 
 
 def test_import_with_column_mapping(db_url, tmp_path, capsys):
@@ -33,7 +33,7 @@ def test_evaluate_on_an_empty_database_imports_the_builtin_catalog_first(db_url,
     """A fresh data directory: `evaluate --system native` works without a separate load-demo."""
     assert main(["evaluate", "--system", "native", "--retriever", "bm25", "--task", "item", "--no-report"]) == 0
     out = capsys.readouterr().out
-    assert "empty catalog, importing built-in ml-100k: items: 1682 added" in out
+    assert "empty catalog, importing built-in ml-100k: import done in" in out and "items added 1,682" in out
     assert "native / bm25" in out
     assert main(["evaluate", "--system", "native", "--task", "item", "--no-report"]) == 0
     assert "importing built-in" not in capsys.readouterr().out  # only once, into an empty catalog

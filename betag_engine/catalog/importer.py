@@ -1,41 +1,45 @@
-"""Import items, behaviour logs and native tags from CSV, TSV, Parquet or JSONL, in one unit of work.
+"""Import items, behaviour logs and native tags from CSV, TSV, Parquet, JSON Lines or DataFrames.
 
-Every row is validated first; if any row is bad, an :class:`ImportValidationError` lists every problem
-(file, row, field, reason) and nothing is written. Re-importing is idempotent: items upsert by external id,
-interactions are unique per (user, item, timestamp), and an item's native tags are replaced.
+Public API (the CLI, the Import page, the built-in catalogs and ``bench scale`` call it)::
+
+    summary = import_files(url, items="items.csv", interactions="events.parquet", tags=None,
+                           mapping=ColumnMapping(item_id="sku"), options=ImportOptions(), progress=print)
+
+How it works: the files stream by in chunks of ``options.chunk_rows`` rows; every value is checked by the rules of
+:mod:`betag_engine.catalog.rules` (the same for every format and every path a tag can come from); valid rows are
+staged in temporary tables, chunk by chunk (:mod:`betag_engine.catalog.staging`); duplicates and conflicts across
+rows and with the stored catalog are then checked; and only then is everything published in one short transaction
+of set-based upserts. All or nothing: if any row is refused, :class:`ImportValidationError` lists every problem
+(file, row as a spreadsheet shows it, field, reason) and nothing is changed. With ``skip_invalid`` the valid rows
+are imported and every refused row is written with its reason to ``report_path``.
+
+Re-importing is idempotent, also when two imports run at once: items upsert by external id, users and
+interactions are inserted unless present (interactions are unique per user, item and timestamp), and an item named
+by the import's tags gets exactly those native tags.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
-import pandas as pd
-from sqlalchemy import insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
-from betag_engine.catalog.normalize import normalize_tags
-from betag_engine.catalog.store import ensure_system, set_item_tags
-from betag_engine.errors import ImportValidationError
+from betag_engine.catalog import staging
+from betag_engine.catalog.checks import InteractionKeys, RowChecker
+from betag_engine.catalog.problems import ImportProblem, ProblemLog
+from betag_engine.catalog.readers import SUPPORTED_SUFFIXES, Source, read_rows
+from betag_engine.catalog.rules import Refused, TimestampRule, check_name
 from betag_engine.vocabulary import NATIVE
-from db.models import Interaction, Item, User
+from db.models import Item
+from db.session import RETRY_ATTEMPTS, get_engine, is_transient
 
-SUPPORTED_SUFFIXES = (".csv", ".tsv", ".parquet", ".jsonl", ".json")
-
-
-@dataclass(frozen=True)
-class ImportProblem:
-    file: str
-    row: int | None  # 1-based data row (header not counted); None for file-level problems
-    field: str | None
-    reason: str
-
-    def __str__(self) -> str:
-        where = self.file + (f", row {self.row}" if self.row is not None else "")
-        where += f", field {self.field!r}" if self.field else ""
-        return f"{where}: {self.reason}"
+__all__ = ["ColumnMapping", "ImportOptions", "ImportProgress", "ImportSummary", "Source", "SUPPORTED_SUFFIXES",
+           "import_files"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,64 @@ class ColumnMapping:
     tag: str = field(default="tag", metadata={"help": "Tags file (long form): one tag per row."})
     tag_separator: str = field(default="|", metadata={"help": "Separator of the items file's tags column."})
 
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"column mapping: {f.name} must name a column (a non-empty text), got {value!r}")
+            if any(ord(c) < 32 and c != "\t" for c in value):
+                raise ValueError(f"column mapping: {f.name} contains a control character: {value!r}")
+
+    @classmethod
+    def from_pairs(cls, pairs: Sequence[str]) -> "ColumnMapping":
+        """Parse ``FIELD=COLUMN`` pairs (the CLI's ``--map``); ValueError names the bad pair and the valid fields."""
+        known = [f.name for f in fields(cls)]
+        values: dict[str, str] = {}
+        for pair in pairs:
+            name, sep, column = pair.partition("=")
+            if not sep:
+                raise ValueError(f"--map {pair!r}: write FIELD=COLUMN, e.g. item_id=sku (fields: {', '.join(known)})")
+            if name.strip() not in known:
+                raise ValueError(f"--map {pair!r}: field must be one of {', '.join(known)}, got {name.strip()!r}")
+            if not column:
+                raise ValueError(f"--map {pair!r}: the column (or separator) after '=' is empty")
+            values[name.strip()] = column
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """How strict an import is and what it writes (the CLI's flags; the Import page's options)."""
+
+    native_system: str = field(default=NATIVE, metadata={"help": "Tagging system that receives the files' tags."})
+    timestamp_format: str = field(default="auto", metadata={
+        "help": "auto (epoch seconds or ISO 8601) | epoch | iso | a strptime pattern such as %d/%m/%Y."})
+    min_year: int = field(default=1900, metadata={"help": "Timestamps before this year are refused."})
+    max_year: int = field(default=2100, metadata={"help": "Timestamps after this year are refused."})
+    rating_min: float = field(default=0.0, metadata={"help": "Smallest allowed rating."})
+    rating_max: float = field(default=10.0, metadata={"help": "Largest allowed rating."})
+    skip_invalid: bool = field(default=False, metadata={
+        "help": "Import the valid rows and write every refused row to report_path (default: all or nothing)."})
+    report_path: str | None = field(default=None, metadata={"help": "CSV of refused rows (with skip_invalid)."})
+    chunk_rows: int = field(default=50_000, metadata={"help": "Rows read, checked and staged at a time."})
+
+    def __post_init__(self) -> None:
+        try:
+            check_name(self.native_system, "native system name")
+        except Refused as exc:
+            raise ValueError(f"native_system: {exc}") from None
+        TimestampRule(self.timestamp_format, self.min_year, self.max_year)  # raises ValueError naming the problem
+        if not (self.rating_min <= self.rating_max) or any(v != v for v in (self.rating_min, self.rating_max)):
+            raise ValueError(f"rating range must have min <= max, got {self.rating_min}..{self.rating_max}")
+        if self.skip_invalid and not self.report_path:
+            raise ValueError("skip_invalid needs report_path: the file that lists every refused row")
+        if self.chunk_rows < 1:
+            raise ValueError(f"chunk_rows must be >= 1, got {self.chunk_rows}")
+
+    @property
+    def timestamp_rule(self) -> TimestampRule:
+        return TimestampRule(self.timestamp_format, self.min_year, self.max_year)
+
 
 @dataclass
 class ImportSummary:
@@ -59,245 +121,194 @@ class ImportSummary:
     items_updated: int = 0
     users_added: int = 0
     interactions_added: int = 0
-    interactions_skipped: int = 0
+    interactions_skipped: int = 0  # already stored, or repeated in the file with the same rating
     items_tagged: int = 0
+    rows_refused: int = 0  # with skip_invalid: rows left out (listed in report_path)
+    report_path: str = ""
+    seconds: float = 0.0
+    publish_seconds: float = 0.0  # how long the publishing transaction held the write lock
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read one file into a string-typed DataFrame; raise ImportValidationError for unreadable files."""
-    path = Path(path)
-    name = path.name
-    if not path.exists():
-        raise ImportValidationError([ImportProblem(name, None, None, "file not found")])
-    suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise ImportValidationError(
-            [ImportProblem(name, None, None, f"unsupported file type {suffix!r}; use {', '.join(SUPPORTED_SUFFIXES)}")]
-        )
-    if path.stat().st_size == 0:
-        raise ImportValidationError([ImportProblem(name, None, None, "empty file")])
+@dataclass(frozen=True)
+class ImportProgress:
+    """One progress report: ``phase`` is read, check, publish or done; done/total in the phase's unit."""
+
+    phase: str
+    message: str
+    done: int = 0
+    total: int = 0
+
+    def __str__(self) -> str:
+        return self.message
+
+
+FileArg = str | Path | Source | None
+
+
+def import_files(url: str, items: FileArg = None, interactions: FileArg = None, tags: FileArg = None, *,
+                 mapping: ColumnMapping | None = None, options: ImportOptions | None = None,
+                 progress: Callable[[ImportProgress], None] | None = None,
+                 native_model: str = "catalog", native_params: dict | None = None) -> ImportSummary:
+    """Check then import the given files into the database at ``url``; the import owns its transactions.
+
+    Args:
+        items, interactions, tags: a path, a :class:`Source` (a DataFrame), or None.
+        native_model, native_params: recorded on the native tagging system.
+    Returns:
+        What was added, updated and refused.
+    Raises:
+        ImportValidationError: a refused file or row (all of them, up to 10,000 listed); nothing was changed.
+    """
+    start = time.perf_counter()
+    mapping, options = mapping or ColumnMapping(), options or ImportOptions()
+    sources = {kind: Source.of(value) for kind, value in (("items", items), ("tags", tags),
+                                                          ("interactions", interactions)) if value is not None}
+    report = Path(options.report_path) if options.skip_invalid else None
+    problems = ProblemLog(report)
+    if not sources:
+        raise problems.fail(ImportProblem("(no file)", None, None, "no file given"))
+    run = _Run(url, mapping, options, problems, progress, native_model, native_params)
     try:
-        if suffix == ".parquet":
-            df = pd.read_parquet(path)
-        elif suffix in (".jsonl", ".json"):
-            df = pd.read_json(path, lines=suffix == ".jsonl", dtype=False, encoding="utf-8")
-        else:
-            df = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype=str, keep_default_na=False,
-                             encoding="utf-8", encoding_errors="strict")
-    except UnicodeDecodeError as exc:
-        reason = f"wrong encoding: not UTF-8 (byte {exc.object[exc.start]:#04x} at offset {exc.start})"
-        raise ImportValidationError([ImportProblem(name, None, None, reason)]) from exc
-    except (ValueError, OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise ImportValidationError([ImportProblem(name, None, None, f"cannot be parsed: {exc}")]) from exc
-    if df.empty:
-        raise ImportValidationError([ImportProblem(name, None, None, "empty file: no data rows")])
-    df.columns = [str(c).strip() for c in df.columns]
-    return df
-
-
-def _cell(value) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return str(value).strip()
-
-
-def _require(df: pd.DataFrame, name: str, columns: list[str], problems: list[ImportProblem]) -> bool:
-    missing = [c for c in columns if c not in df.columns]
-    for col in missing:
-        problems.append(ImportProblem(name, None, col, f"missing column (found: {', '.join(df.columns)})"))
-    return not missing
-
-
-def parse_timestamp(text: str) -> float | None:
-    """Epoch seconds, or an ISO 8601 date/time (UTC if no zone); None if neither."""
-    try:
-        value = float(text)
-        return value if math.isfinite(value) else None
-    except ValueError:
-        pass
-    try:
-        ts = pd.Timestamp(text)
-    except (ValueError, TypeError):
-        return None
-    if pd.isna(ts):
-        return None
-    if ts.tzinfo is None:
-        ts = ts.tz_localize("UTC")
-    return ts.timestamp()
-
-
-@dataclass
-class _Parsed:
-    items: dict[str, dict] = field(default_factory=dict)  # external id -> fields
-    item_tags: dict[str, list[str]] = field(default_factory=dict)
-    interactions: list[tuple[str, str, float, float | None, int]] = field(default_factory=list)
-
-
-def _validate_items(df: pd.DataFrame, name: str, m: ColumnMapping, out: _Parsed, problems: list) -> None:
-    if not _require(df, name, [m.item_id, m.title], problems):
-        return
-    known = {m.item_id, m.title, m.description, m.tags}
-    extra = [c for c in df.columns if c not in known]
-    for row, rec in enumerate(df.to_dict("records"), start=1):
-        ext = _cell(rec.get(m.item_id))
-        title = _cell(rec.get(m.title))
-        if not ext:
-            problems.append(ImportProblem(name, row, m.item_id, "empty item id"))
-            continue
-        if ext in out.items:
-            problems.append(ImportProblem(name, row, m.item_id, f"duplicate id {ext!r} (first at row "
-                                          f"{out.items[ext]['_row']})"))
-            continue
-        if not title:
-            problems.append(ImportProblem(name, row, m.title, "empty title"))
-        meta = {c: _cell(rec.get(c)) for c in extra if _cell(rec.get(c))}
-        out.items[ext] = {"title": title, "description": _cell(rec.get(m.description)), "metadata": meta, "_row": row}
-        if m.tags in df.columns:
-            out.item_tags[ext] = normalize_tags(_cell(rec.get(m.tags)).split(m.tag_separator))
-
-
-def _validate_interactions(df, name, m: ColumnMapping, known_items: set[str], out: _Parsed, problems) -> None:
-    if not _require(df, name, [m.user_id, m.item_id, m.timestamp], problems):
-        return
-    has_rating = m.rating in df.columns
-    for row, rec in enumerate(df.to_dict("records"), start=1):
-        user, ext, ts_text = _cell(rec.get(m.user_id)), _cell(rec.get(m.item_id)), _cell(rec.get(m.timestamp))
-        bad = False
-        if not user:
-            problems.append(ImportProblem(name, row, m.user_id, "empty user id"))
-            bad = True
-        if not ext:
-            problems.append(ImportProblem(name, row, m.item_id, "empty item id"))
-            bad = True
-        elif ext not in known_items:
-            problems.append(ImportProblem(name, row, m.item_id, f"unknown item {ext!r}"))
-            bad = True
-        ts = parse_timestamp(ts_text)
-        if ts is None:
-            problems.append(ImportProblem(name, row, m.timestamp, f"bad timestamp {ts_text!r} (epoch or ISO 8601)"))
-            bad = True
-        rating = None
-        if has_rating and _cell(rec.get(m.rating)):
-            try:
-                rating = float(_cell(rec.get(m.rating)))
-            except ValueError:
-                problems.append(ImportProblem(name, row, m.rating, f"not a number: {_cell(rec.get(m.rating))!r}"))
-                bad = True
-        if not bad:
-            out.interactions.append((user, ext, ts, rating, row))
-
-
-def _validate_tags(df, name, m: ColumnMapping, known_items: set[str], out: _Parsed, problems) -> None:
-    if not _require(df, name, [m.item_id, m.tag], problems):
-        return
-    for row, rec in enumerate(df.to_dict("records"), start=1):
-        ext, raw = _cell(rec.get(m.item_id)), _cell(rec.get(m.tag))
-        if ext not in known_items:
-            problems.append(ImportProblem(name, row, m.item_id, f"unknown item {ext!r}" if ext else "empty item id"))
-            continue
-        tags = normalize_tags([raw])
-        if not tags:
-            problems.append(ImportProblem(name, row, m.tag, f"empty or invalid tag {raw!r}"))
-            continue
-        out.item_tags.setdefault(ext, [])
-        if tags[0] not in out.item_tags[ext]:
-            out.item_tags[ext].append(tags[0])
-
-
-def validate(
-    session: Session,
-    items: pd.DataFrame | None,
-    interactions: pd.DataFrame | None,
-    tags: pd.DataFrame | None,
-    mapping: ColumnMapping,
-    names: tuple[str, str, str] = ("items", "interactions", "tags"),
-) -> _Parsed:
-    """Check every row of every table; raise ImportValidationError listing all problems."""
-    problems: list[ImportProblem] = []
-    out = _Parsed()
-    if items is None and interactions is None and tags is None:
-        raise ImportValidationError([ImportProblem("(none)", None, None, "no file given")])
-    if items is not None:
-        _validate_items(items, names[0], mapping, out, problems)
-    known = set(out.items) | set(session.scalars(select(Item.external_id)))
-    if interactions is not None:
-        _validate_interactions(interactions, names[1], mapping, known, out, problems)
-    if tags is not None:
-        _validate_tags(tags, names[2], mapping, known, out, problems)
-    if problems:
-        raise ImportValidationError(problems)
-    return out
-
-
-def write(session: Session, parsed: _Parsed, native_system: str = NATIVE,
-          progress: Callable[[str], None] | None = None) -> ImportSummary:
-    """Upsert validated data in the caller's unit of work."""
-    summary = ImportSummary()
-    note = progress or (lambda _msg: None)
-    existing = dict(session.execute(select(Item.external_id, Item.id)).all())
-    new_rows, updates = [], []
-    for ext, fields_ in parsed.items.items():
-        values = {"title": fields_["title"], "description": fields_["description"],
-                  "metadata_json": fields_["metadata"]}
-        if ext in existing:
-            updates.append({"id": existing[ext], **values})
-        else:
-            new_rows.append({"external_id": ext, **values})
-    if new_rows:
-        session.execute(insert(Item), new_rows)
-    if updates:
-        session.execute(update(Item), updates)
-    summary.items_added, summary.items_updated = len(new_rows), len(updates)
-    session.flush()
-    note(f"items: {summary.items_added} added, {summary.items_updated} updated")
-    item_id = dict(session.execute(select(Item.external_id, Item.id)).all())
-    if parsed.interactions:
-        _write_interactions(session, parsed, item_id, summary)
-        note(f"interactions: {summary.interactions_added} added, {summary.interactions_skipped} already present")
-    if parsed.item_tags:
-        system = ensure_system(session, native_system, NATIVE, model="catalog")
-        for ext, tag_list in parsed.item_tags.items():
-            set_item_tags(session, system, item_id[ext], {t: 1.0 for t in tag_list})
-            summary.items_tagged += 1
-        note(f"native tags: {summary.items_tagged} items")
+        summary = run.execute(sources)
+    finally:
+        problems.close()
+    summary.seconds = round(time.perf_counter() - start, 2)
+    run.note("done", f"import done in {summary.seconds:.1f} s: {_describe(summary)}")
     return summary
 
 
-def _write_interactions(session: Session, parsed: _Parsed, item_id: dict[str, int], summary: ImportSummary) -> None:
-    users = {u for u, *_ in parsed.interactions}
-    known_users = dict(session.execute(select(User.external_id, User.id)).all())
-    new_users = [{"external_id": u} for u in sorted(users - set(known_users))]
-    if new_users:
-        session.execute(insert(User), new_users)
-        summary.users_added = len(new_users)
-        known_users = dict(session.execute(select(User.external_id, User.id)).all())
-    seen = set(session.execute(select(Interaction.user_id, Interaction.item_id, Interaction.timestamp)).all())
-    rows = []
-    for user, ext, ts, rating, row in parsed.interactions:
-        key = (known_users[user], item_id[ext], ts)
-        if key in seen:
-            summary.interactions_skipped += 1
-            continue
-        seen.add(key)
-        rows.append({"user_id": key[0], "item_id": key[1], "timestamp": ts, "position": row, "rating": rating})
-    for start in range(0, len(rows), 20000):
-        session.execute(insert(Interaction), rows[start:start + 20000])
-    summary.interactions_added = len(rows)
+def _describe(summary: ImportSummary) -> str:
+    parts = [f"{k.replace('_', ' ')} {v:,}" for k, v in asdict(summary).items()
+             if isinstance(v, int) and v and k != "seconds"]
+    return ", ".join(parts) or "nothing to change"
 
 
-def import_files(
-    session: Session,
-    items: str | Path | None = None,
-    interactions: str | Path | None = None,
-    tags: str | Path | None = None,
-    mapping: ColumnMapping | None = None,
-    native_system: str = NATIVE,
-    progress: Callable[[str], None] | None = None,
-) -> ImportSummary:
-    """Validate then import the given files in the caller's unit of work; nothing is written if any row is bad
-    (ImportValidationError is raised before the first write)."""
-    mapping = mapping or ColumnMapping()
-    frames = [read_table(p) if p is not None else None for p in (items, interactions, tags)]
-    names = tuple(Path(p).name if p is not None else "" for p in (items, interactions, tags))
-    parsed = validate(session, *frames, mapping=mapping, names=names)
-    return write(session, parsed, native_system=native_system, progress=progress)
+class _Run:
+    """One import: a connection of its own for the staging tables, the checks, and the publishing transaction."""
+
+    def __init__(self, url: str, mapping: ColumnMapping, options: ImportOptions, problems: ProblemLog,
+                 progress: Callable[[ImportProgress], None] | None, native_model: str, native_params: dict | None):
+        self.url, self.mapping, self.options, self.problems = url, mapping, options, problems
+        self.progress = progress
+        self.native_model, self.native_params = native_model, native_params
+        self._last_note = 0.0
+
+    def note(self, phase: str, message: str, done: int = 0, total: int = 0, force: bool = True) -> None:
+        now = time.monotonic()
+        if self.progress is None or (not force and now - self._last_note < 0.5):
+            return
+        self._last_note = now
+        self.progress(ImportProgress(phase, message, done, total))
+
+    def execute(self, sources: dict[str, Source]) -> ImportSummary:
+        with get_engine(self.url).connect() as conn:
+            staging.create(conn)
+            staging.large_cache(conn, True)
+            try:
+                return self._execute(conn, sources)
+            finally:
+                conn.rollback()
+                staging.drop(conn)
+                staging.large_cache(conn, False)
+
+    def _execute(self, conn, sources: dict[str, Source]) -> ImportSummary:
+        with conn.begin():
+            stored = set(conn.scalars(select(Item.external_id)))
+        checker = RowChecker(self.mapping, self.options.timestamp_rule, self.options.rating_min,
+                             self.options.rating_max, self.problems, stored)
+        keys = InteractionKeys()
+        for kind, source in sources.items():
+            self._stage(conn, kind, source, checker, keys)
+        staging.analyze(conn)
+        self._check_duplicates(conn, keys, sources.get("interactions"))
+        if self.problems.total and not self.options.skip_invalid:
+            raise self.problems.error()
+        published, seconds = self._publish(conn, sources.get("interactions"))
+        summary = ImportSummary(**asdict(published), rows_refused=self.problems.rows_refused,
+                                report_path=str(self.problems.report_path or ""), publish_seconds=round(seconds, 2))
+        return summary
+
+    def _stage(self, conn, kind: str, source: Source, checker: RowChecker, keys: InteractionKeys) -> None:
+        check = {"items": checker.items, "tags": checker.tags, "interactions": checker.interactions}[kind]
+        table = {"items": staging.stage_items, "tags": staging.stage_tags,
+                 "interactions": staging.stage_interactions}[kind]
+        unit = source.unit
+        rows_seen = 0
+
+        def moved(done: int, total: int) -> None:
+            share = f"{100 * done / total:.0f}%" if total else ""
+            self.note("read", f"reading {source.name}: {share} ({rows_seen:,} rows)", done, total, force=False)
+
+        self.note("read", f"reading {source.name}")
+        first = True
+        for chunk in read_rows(source, self.problems, self.options.chunk_rows, moved):
+            if first and chunk:
+                checker.require_columns(kind, source, chunk)
+                first = False
+            rows_seen += len(chunk)
+            staged = check(source, unit, chunk)
+            if kind == "items":
+                staging.insert_rows(conn, table, staged[0])
+                staging.insert_rows(conn, staging.stage_tags, staged[1])
+            else:
+                staging.insert_rows(conn, table, staged)
+                if kind == "interactions":
+                    keys.add(staged)
+
+    def _check_duplicates(self, conn, keys: InteractionKeys, source: Source | None) -> None:
+        if source is None:
+            return
+        self.note("check", "checking repeated interactions")
+        candidates = keys.candidate_rows()
+        refused = set()
+        if candidates:
+            with conn.begin():
+                rows = staging.staged_interactions(conn, candidates)
+            refused |= keys.conflicts(rows, source, self.mapping.rating, self.problems, self.options.skip_invalid)
+        staging.analyze(conn)
+        with conn.begin():
+            stored = staging.stored_conflicts(conn)
+        for src_row, rating, stored_rating in stored:
+            self.problems.add(ImportProblem(
+                source.name, src_row, self.mapping.rating,
+                f"the catalog already holds this user, item and timestamp with rating {_rating(stored_rating)}, "
+                f"this row says {_rating(rating)}", source.unit))
+            refused.add(src_row)
+        if refused and self.options.skip_invalid:
+            staging.delete_rows(conn, staging.stage_interactions, refused)
+
+    def _publish(self, conn, interactions: Source | None) -> tuple[staging.Published, float]:
+        self.note("publish", "publishing (one transaction)")
+        for attempt in range(RETRY_ATTEMPTS):
+            started = time.perf_counter()
+            try:
+                with conn.begin():
+                    published = staging.publish(conn, self.options.native_system, NATIVE, self.native_model,
+                                                self.native_params)
+                return published, time.perf_counter() - started
+            except staging.ConflictingInteractions as exc:
+                name = interactions.name if interactions else "(interactions)"
+                for src_row, rating, stored_rating in exc.conflicts:
+                    self.problems.add(ImportProblem(
+                        name, src_row, self.mapping.rating, "another import stored this user, item and timestamp "
+                        f"with rating {_rating(stored_rating)} meanwhile, this row says {_rating(rating)}",
+                        interactions.unit if interactions else "row"))
+                raise self.problems.error() from None
+            except DBAPIError as exc:
+                if not is_transient(exc) or attempt == RETRY_ATTEMPTS - 1:
+                    raise
+                self.note("publish", f"the database is busy ({exc.orig}); trying again")
+                time.sleep(0.5 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+
+def _rating(value: Any) -> str:
+    return "none" if value is None else f"{value:g}"
+
+
+def import_frames(url: str, items: Any = None, interactions: Any = None, tags: Any = None, *,
+                  names: tuple[str, str, str] = ("items", "interactions", "tags"), **kwargs) -> ImportSummary:
+    """:func:`import_files` for pandas DataFrames (the built-in catalogs); ``names`` name them in messages."""
+    sources = [Source(name, frame=frame) if frame is not None else None
+               for name, frame in zip(names, (items, interactions, tags))]
+    return import_files(url, *sources, **kwargs)

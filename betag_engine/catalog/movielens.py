@@ -12,12 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy.orm import Session
 
-from betag_engine.catalog.importer import ColumnMapping, ImportSummary, validate, write
-from betag_engine.catalog.store import ensure_system
+from betag_engine.catalog.importer import ImportProgress, ImportSummary, import_frames
 from betag_engine.errors import BetagError
-from betag_engine.vocabulary import DEFAULT_DATASET, ML_1M, ML_100K, NATIVE
+from betag_engine.vocabulary import DEFAULT_DATASET, ML_1M, ML_100K
 
 DATASETS = {  # name -> (package holding the files, folder in it, file stem, install command)
     ML_100K: ("recbole", "dataset_example/ml-100k", "ml-100k", "pip install --no-deps recbole==1.2.1"),
@@ -62,18 +60,16 @@ def load_frames(name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     return items, inter
 
 
-def import_builtin(session: Session, name: str = DEFAULT_DATASET,
-                   progress: Callable[[str], None] | None = None) -> ImportSummary:
-    """Import a built-in dataset (idempotent) in the caller's unit of work."""
+def import_builtin(url: str, name: str = DEFAULT_DATASET,
+                   progress: Callable[[ImportProgress], None] | None = None) -> ImportSummary:
+    """Import a built-in dataset into the database at ``url`` (idempotent; the import owns its transactions)."""
     items, inter = load_frames(name)
-    parsed = validate(session, items, inter, None, ColumnMapping(), names=(f"{name}.item", f"{name}.inter", ""))
-    summary = write(session, parsed, progress=progress)
-    ensure_system(session, NATIVE, NATIVE, model="catalog", params={"dataset": name, "source": "genres"})
-    return summary
+    return import_frames(url, items, inter, names=(f"{name}.item", f"{name}.inter", ""), progress=progress,
+                         native_params={"dataset": name, "source": "genres"})
 
 
-def ensure_builtin(session: Session, name: str = DEFAULT_DATASET,
-                   progress: Callable[[str], None] | None = None) -> ImportSummary | None:
+def ensure_builtin(url: str, name: str = DEFAULT_DATASET,
+                   progress: Callable[[ImportProgress], None] | None = None) -> ImportSummary | None:
     """First start: import the built-in dataset ``name`` into an empty catalog.
 
     Returns:
@@ -82,7 +78,9 @@ def ensure_builtin(session: Session, name: str = DEFAULT_DATASET,
     from sqlalchemy import func, select
 
     from db.models import Item
+    from db.session import session_scope
 
-    if session.scalar(select(func.count(Item.id))):
-        return None
-    return import_builtin(session, name, progress=progress)
+    with session_scope(url) as s:
+        if s.scalar(select(func.count(Item.id))):
+            return None
+    return import_builtin(url, name, progress=progress)

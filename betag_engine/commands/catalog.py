@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from betag_engine.errors import BetagError
 from betag_engine.vocabulary import BUILTIN_DATASETS, DEFAULT_DATASET, NATIVE
 
 
@@ -13,13 +14,24 @@ def register(sub) -> None:
     p = sub.add_parser("load-demo", help="Import a built-in MovieLens catalog (idempotent).")
     p.add_argument("--dataset", default=DEFAULT_DATASET, choices=BUILTIN_DATASETS)
     p.set_defaults(func=_load_demo)
-    p = sub.add_parser("import", help="Import items / interactions / tags files (CSV, TSV, Parquet, JSONL).")
+    p = sub.add_parser("import", help="Import items / interactions / tags files (CSV, TSV, Parquet, JSONL): every row "
+                       "is checked; by default one bad row refuses the whole import.")
     p.add_argument("--items")
     p.add_argument("--interactions")
     p.add_argument("--tags", help="Long-form tags file: item_id,tag.")
-    p.add_argument("--native-system", default=NATIVE)
+    p.add_argument("--native-system", default=NATIVE, help="Tagging system that receives the files' tags.")
     p.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
                    help="Column mapping, e.g. --map item_id=sku --map title=name --map tag_separator=';'.")
+    p.add_argument("--timestamp-format", default="auto",
+                   help="auto (epoch seconds or ISO 8601, the default) | epoch | iso | a strptime pattern such as "
+                        "%%d/%%m/%%Y (needed for day/month dates, which are ambiguous otherwise).")
+    p.add_argument("--years", default="1900:2100", metavar="MIN:MAX", help="Allowed timestamp years.")
+    p.add_argument("--rating-range", default="0:10", metavar="MIN:MAX", help="Allowed ratings.")
+    p.add_argument("--skip-invalid", action="store_true",
+                   help="Import the valid rows and write every refused row with its reason to --report "
+                        "(default: all or nothing).")
+    p.add_argument("--report", metavar="PATH",
+                   help="Refused-rows CSV of --skip-invalid (default: DATA_DIR/import-reports/refused-<time>.csv).")
     p.set_defaults(func=_import)
 
 
@@ -27,11 +39,10 @@ def prepare_database(settings, dataset: str = DEFAULT_DATASET) -> None:
     """Migrate, and into an empty catalog import the built-in ``dataset`` (what the app does on first start)."""
     from betag_engine.catalog.movielens import ensure_builtin
     from db.migrate import upgrade_head
-    from db.session import session_scope
 
     upgrade_head(settings.database_url)
-    with session_scope(settings.database_url) as s:
-        ensure_builtin(s, dataset, progress=lambda msg: print(f"empty catalog, importing built-in {dataset}: {msg}"))
+    ensure_builtin(settings.database_url, dataset,
+                   progress=lambda msg: print(f"empty catalog, importing built-in {dataset}: {msg}"))
 
 
 def _migrate(args, settings) -> int:
@@ -45,28 +56,54 @@ def _migrate(args, settings) -> int:
 def _load_demo(args, settings) -> int:
     from betag_engine.catalog.movielens import import_builtin
     from db.migrate import upgrade_head
-    from db.session import session_scope
 
     upgrade_head(settings.database_url)
-    with session_scope(settings.database_url) as s:
-        summary = import_builtin(s, args.dataset, progress=print)
+    summary = import_builtin(settings.database_url, args.dataset, progress=print)
     print(asdict(summary))
     return 0
 
 
 def _import(args, settings) -> int:
-    from betag_engine.catalog.importer import ColumnMapping, import_files
+    from betag_engine.catalog.importer import import_files
     from db.migrate import upgrade_head
-    from db.session import session_scope
 
-    overrides = dict(kv.split("=", 1) for kv in args.map)
-    known = set(ColumnMapping.__dataclass_fields__)
-    unknown = set(overrides) - known
-    if unknown:
-        raise ValueError(f"--map field must be one of {', '.join(sorted(known))}, got {', '.join(sorted(unknown))}")
+    mapping, options = _import_options(args, settings)
     upgrade_head(settings.database_url)
-    with session_scope(settings.database_url) as s:
-        summary = import_files(s, args.items, args.interactions, args.tags, ColumnMapping(**overrides),
-                               native_system=args.native_system, progress=print)
+    summary = import_files(settings.database_url, args.items, args.interactions, args.tags, mapping=mapping,
+                           options=options, progress=lambda note: print(note, flush=True))
     print(asdict(summary))
+    if summary.rows_refused:
+        print(f"{summary.rows_refused} row(s) refused and left out; each one with its reason: {summary.report_path}")
     return 0
+
+
+def _pair(text: str, flag: str, kind=float) -> tuple:
+    low, sep, high = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        return kind(low), kind(high)
+    except ValueError:
+        raise BetagError(f"{flag} {text!r}: write MIN:MAX, e.g. {'0:5' if kind is float else '1990:2030'}") from None
+
+
+def _import_options(args, settings):
+    """The mapping and options of ``import``; a bad flag is a BetagError naming it (exit 2, no traceback)."""
+    from datetime import UTC, datetime
+
+    from betag_engine.catalog.importer import ColumnMapping, ImportOptions
+
+    min_year, max_year = _pair(args.years, "--years", int)
+    rating_min, rating_max = _pair(args.rating_range, "--rating-range")
+    report = args.report
+    if args.skip_invalid and not report:
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        report = str(settings.data_dir / "import-reports" / f"refused-{stamp}.csv")
+    try:
+        mapping = ColumnMapping.from_pairs(args.map)
+        options = ImportOptions(native_system=args.native_system, timestamp_format=args.timestamp_format,
+                                min_year=min_year, max_year=max_year, rating_min=rating_min, rating_max=rating_max,
+                                skip_invalid=args.skip_invalid, report_path=report)
+    except ValueError as exc:
+        raise BetagError(str(exc)) from None
+    return mapping, options

@@ -26,12 +26,20 @@ def _run_job(args, settings) -> int:
 def _list(args, settings) -> int:
     from sqlalchemy import select
 
-    from db.models import Job
+    from betag_engine.jobs.runner import mark_dead_workers
+    from db.models import Job, utcnow
     from db.session import session_scope
 
+    mark_dead_workers(settings.database_url)  # a killed worker's job shows as interrupted, not running
+    now = utcnow()
+    print(f"{'id':>5} {'kind':12s} {'status':11s} {'progress':>11s} {'heartbeat':>9s} {'worker':18s} message")
     with session_scope(settings.database_url) as s:
         for job in s.scalars(select(Job).order_by(Job.id.desc()).limit(args.limit)):
-            print(f"{job.id:5d} {job.kind:12s} {job.status:9s} {job.progress_done}/{job.progress_total} {job.message}")
+            beat = f"{(now - job.heartbeat_at).total_seconds():.0f}s ago" if job.heartbeat_at else "-"
+            worker = f"{job.worker_pid}@{job.worker_host}" if job.worker_pid else "-"
+            progress = f"{job.progress_done}/{job.progress_total}"
+            print(f"{job.id:5d} {job.kind:12s} {job.status:11s} {progress:>11s} {beat:>9s} {worker[:18]:18s} "
+                  f"{job.message}")
     return 0
 
 

@@ -24,10 +24,6 @@ def import_builtin_job(ctx: JobContext, params: dict) -> dict:
     """Job kind "import-builtin": (re-)import a built-in catalog (idempotent)."""
     p = ImportBuiltinParams(**params)
     ctx.set_total(1, f"importing {p.dataset}")
-    messages: list[str] = []
-    with ctx.session() as s:  # one write transaction: log only after it commits (SQLite has one writer)
-        summary = import_builtin(s, p.dataset, progress=messages.append)
-    for line in messages:
-        ctx.log(line)
+    summary = import_builtin(ctx.url, p.dataset, progress=lambda note: ctx.log(str(note)))
     ctx.progress(1, "done")
     return asdict(summary)

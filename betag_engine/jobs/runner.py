@@ -4,28 +4,37 @@ A job has a *key* derived from its kind and parameters. Finished units (items, e
 as checkpoints under that key in the same transaction as their results, so a crash or cancel loses nothing done
 and a rerun with the same key skips them. Progress, a log tail and a cancel flag live on the ``jobs`` row, which
 the CLI (tqdm) and the app (progress bar) both read.
+
+One row per key: rerunning the same command (same kind and parameters) claims and resumes the same row; a claim
+is refused while a live worker holds it. A worker writes a heartbeat every ``HEARTBEAT_S`` seconds from a thread of
+its own; any reader (``python -m betag_engine jobs``, the app) calls :func:`mark_dead_workers`, which marks a
+running job whose worker process is gone (same host) or whose heartbeat is older than ``STALE_AFTER_S`` as
+interrupted. The job's own bookkeeping writes are retried while another writer holds the database.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from betag_engine.errors import JobCancelled, NotFoundError
+from betag_engine.jobs.liveness import Heartbeat, JobBusy, JobLost, claim, mark_dead_workers
 from betag_engine.settings import Settings
 from betag_engine.vocabulary import JOB_CANCELLED, JOB_DONE, JOB_FAILED, JOB_PENDING, JOB_RUNNING
 from db.models import Job, JobCheckpoint, utcnow
-from db.session import session_scope
+from db.session import retry_transaction, session_scope
 
 LOG_TAIL_CHARS = 20000
+__all__ = ["JobBusy", "JobContext", "JobLost", "create_job", "job_key", "mark_dead_workers", "mark_pending",
+           "request_cancel", "run_job"]
 
 
 def job_key(kind: str, params: Mapping[str, Any]) -> str:
@@ -35,12 +44,23 @@ def job_key(kind: str, params: Mapping[str, Any]) -> str:
 
 
 def create_job(kind: str, params: Mapping[str, Any], url: str, name: str = "") -> int:
-    """Record a pending job and return its id (the app calls this, then starts a worker)."""
-    with session_scope(url) as s:
-        job = Job(kind=kind, name=name or kind, params=dict(params), status=JOB_PENDING)
-        s.add(job)
-        s.flush()
-        return job.id
+    """The job row of (kind, params), recorded as pending if it is new; returns its id (the app calls this, then
+    starts a worker). An existing row is reused: the worker resumes it."""
+    key = job_key(kind, params)
+
+    def find_or_add(s: Session) -> int:
+        job_id = s.scalar(select(Job.id).where(Job.key == key))
+        if job_id is None:
+            job = Job(kind=kind, key=key, name=name or kind, params=dict(params), status=JOB_PENDING)
+            s.add(job)
+            s.flush()
+            job_id = job.id
+        return job_id
+
+    try:
+        return retry_transaction(url, find_or_add)
+    except IntegrityError:  # another process added the same key at the same moment: use its row
+        return retry_transaction(url, find_or_add)
 
 
 class JobContext:
@@ -50,13 +70,15 @@ class JobContext:
     :meth:`session` block that holds writes (SQLite allows one writer at a time).
     """
 
-    def __init__(self, job_id: int, key: str, settings: Settings, progress_bar: bool = True):
+    def __init__(self, job_id: int, key: str, settings: Settings, progress_bar: bool = True,
+                 heartbeat: Heartbeat | None = None):
         self.job_id = job_id
         self.key = key
         self.settings = settings  # read once by the entry point (CLI, worker) and passed down to the job
         self.url = settings.database_url
         self.progress_bar = progress_bar  # a tqdm bar on the terminal (the CLI); stages of a pipeline inherit it
         self._bar = None
+        self._heartbeat = heartbeat
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -90,7 +112,7 @@ class JobContext:
 
     def progress(self, done: int, message: str = "") -> None:
         """Record progress (units done of the total); raises JobCancelled if a cancel was requested."""
-        self._update(progress_done=int(done), message=message, heartbeat_at=utcnow())
+        self._update(progress_done=int(done), message=message)
         if self._bar is not None:
             self._bar.n = done
             self._bar.set_postfix_str(message[:60], refresh=False)
@@ -98,14 +120,21 @@ class JobContext:
         self.check_cancel()
 
     def log(self, line: str) -> None:
-        with self.session() as s:
+        def append(s: Session) -> None:
             job = s.get(Job, self.job_id)
             job.log = (job.log + line.rstrip() + "\n")[-LOG_TAIL_CHARS:]
 
+        retry_transaction(self.url, append)
+
     def check_cancel(self) -> None:
-        with self.session() as s:
-            if s.scalar(select(Job.cancel_requested).where(Job.id == self.job_id)):
-                raise JobCancelled(f"job {self.job_id} was cancelled")
+        """Raise JobCancelled if a cancel was requested, JobLost if the job was taken from this worker."""
+        if self._heartbeat is not None and self._heartbeat.lost:
+            raise JobLost(f"job {self.job_id} was marked interrupted or claimed by another worker; stopping here "
+                          "(finished units are kept)")
+        cancelled = retry_transaction(self.url, lambda s: s.scalar(select(Job.cancel_requested)
+                                                                   .where(Job.id == self.job_id)))
+        if cancelled:
+            raise JobCancelled(f"job {self.job_id} was cancelled")
 
     def close(self) -> None:
         if self._bar is not None:
@@ -113,8 +142,8 @@ class JobContext:
             self._bar = None
 
     def _update(self, **values) -> None:
-        with self.session() as s:
-            s.execute(update(Job).where(Job.id == self.job_id).values(**values))
+        """Bookkeeping on the job row, in a short transaction of its own, retried while the database is busy."""
+        retry_transaction(self.url, lambda s: s.execute(update(Job).where(Job.id == self.job_id).values(**values)))
 
 
 def run_job(
@@ -126,37 +155,44 @@ def run_job(
     name: str = "",
     progress_bar: bool = True,
 ) -> dict[str, Any]:
-    """Run ``fn`` as job ``job_id`` (created if None); record status, result or error. Returns the result.
+    """Run ``fn`` as job ``job_id`` (default: the row of (kind, params), created if new); record status, result or
+    error. Returns the result.
 
     Re-raises the function's exception after recording it (JobCancelled included). To run a job kind of the
-    registry, use ``jobs.registry.run_kind``."""
+    registry, use ``jobs.registry.run_kind``.
+
+    Raises:
+        JobBusy: a live worker is running the same job.
+    """
     url = settings.database_url
     if job_id is None:
         job_id = create_job(kind, params, url, name=name)
     key = job_key(kind, params)
-    with session_scope(url) as s:
-        job = s.get(Job, job_id)
-        if job is None:
-            raise NotFoundError(f"job {job_id} does not exist")
-        job.status, job.started_at, job.worker_pid, job.error = JOB_RUNNING, utcnow(), os.getpid(), ""
-        job.cancel_requested, job.finished_at = False, None  # a resumed job starts uncancelled
-    ctx = JobContext(job_id, key, settings, progress_bar=progress_bar)
+    exists = retry_transaction(url, lambda s: s.get(Job, job_id) is not None)
+    if not exists:
+        raise NotFoundError(f"job {job_id} does not exist")
+    claim(url, job_id, key)
+    heartbeat = Heartbeat(url, job_id).start()
+    ctx = JobContext(job_id, key, settings, progress_bar=progress_bar, heartbeat=heartbeat)
     try:
         result = dict(fn(ctx) or {})
     except JobCancelled:
         _finish(url, job_id, JOB_CANCELLED, error="cancelled by user; finished units are kept")
         raise
+    except JobLost:
+        raise  # the row belongs to someone else now: leave it as they set it
     except BaseException as exc:
         _finish(url, job_id, JOB_FAILED, error="".join(traceback.format_exception(exc))[-LOG_TAIL_CHARS:])
         raise
     finally:
+        heartbeat.stop()
         ctx.close()
     _finish(url, job_id, JOB_DONE, result=result)
     return result
 
 
 def _finish(url: str, job_id: int, status: str, error: str = "", result: dict | None = None) -> None:
-    with session_scope(url) as s:
+    def finish(s: Session) -> None:
         job = s.get(Job, job_id)
         job.status, job.finished_at, job.error = status, utcnow(), error
         if result is not None:
@@ -164,41 +200,14 @@ def _finish(url: str, job_id: int, status: str, error: str = "", result: dict | 
         if status == JOB_DONE and job.progress_total:
             job.progress_done = job.progress_total
 
+    retry_transaction(url, finish)
+
 
 def request_cancel(job_id: int, url: str) -> None:
-    with session_scope(url) as s:
-        s.execute(update(Job).where(Job.id == job_id).values(cancel_requested=True))
+    retry_transaction(url, lambda s: s.execute(update(Job).where(Job.id == job_id).values(cancel_requested=True)))
 
 
 def mark_pending(job_id: int, url: str) -> None:
-    """Put a failed or cancelled job back in the queue before a worker resumes it."""
-    with session_scope(url) as s:
-        s.execute(update(Job).where(Job.id == job_id).values(status=JOB_PENDING, cancel_requested=False))
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def mark_dead_workers(url: str) -> list[int]:
-    """Mark 'running' jobs whose worker process no longer exists (killed, crashed machine) as failed.
-
-    Their finished units stay committed; resuming the job (same id or same parameters) continues from there.
-    Returns the ids marked. Only meaningful where workers run on this machine (the SQLite set-up)."""
-    marked = []
-    with session_scope(url) as s:
-        for job in s.scalars(select(Job).where(Job.status == JOB_RUNNING)):
-            if job.worker_pid and job.worker_pid != os.getpid() and not _pid_alive(job.worker_pid):
-                job.status, job.finished_at = JOB_FAILED, utcnow()
-                job.error = (job.error + "\n" if job.error else "") + (
-                    f"worker process {job.worker_pid} ended without finishing; "
-                    "finished units are kept, resume to continue"
-                )
-                marked.append(job.id)
-    return marked
+    """Put a failed, cancelled or interrupted job back in the queue before a worker resumes it."""
+    retry_transaction(url, lambda s: s.execute(update(Job).where(Job.id == job_id, Job.status != JOB_RUNNING)
+                                               .values(status=JOB_PENDING, cancel_requested=False)))

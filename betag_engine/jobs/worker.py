@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 
 from betag_engine.errors import NotFoundError
 from betag_engine.jobs.registry import run_kind
@@ -24,10 +25,12 @@ def run_recorded_job(job_id: int, settings: Settings, progress_bar: bool = True)
 
 
 def spawn_worker(job_id: int, settings: Settings, log_path: str | None = None) -> int:
-    """Start ``python -m betag_engine run-job JOB_ID`` detached from this process; return its pid.
+    """Start ``python -m betag_engine run-job JOB_ID`` in its own session; return its pid.
 
     The worker is an entry point of its own: it reads the same environment as its parent, and the database URL
-    is passed on its command line, so it works on the database the job was recorded in."""
+    is passed on its command line, so it works on the database the job was recorded in. A daemon thread of this
+    process waits for it, so a finished worker is reaped at once instead of staying a zombie (which would also
+    look alive to a pid check) for as long as the app runs."""
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - handed to the child
     proc = subprocess.Popen(
         [sys.executable, "-m", "betag_engine", "--database-url", settings.database_url, "run-job", str(job_id),
@@ -39,4 +42,7 @@ def spawn_worker(job_id: int, settings: Settings, log_path: str | None = None) -
         start_new_session=True,
         env=dict(os.environ),
     )
+    if out is not subprocess.DEVNULL:
+        out.close()  # the child holds its own copy of the descriptor
+    threading.Thread(target=proc.wait, name=f"reap-worker-{proc.pid}", daemon=True).start()
     return proc.pid

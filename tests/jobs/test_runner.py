@@ -1,11 +1,20 @@
 """Jobs commit per unit; a crash loses nothing done and a rerun continues where it stopped."""
 
+import os
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from betag_engine.errors import JobCancelled
-from betag_engine.jobs.runner import job_key, request_cancel, run_job
-from db.models import Job
+from betag_engine.jobs.liveness import STALE_AFTER_S, THIS_HOST, JobBusy
+from betag_engine.jobs.runner import create_job, job_key, mark_dead_workers, request_cancel, run_job
+from db.models import Job, utcnow
+from db.session import session_scope
 
 
 def _work(done_log, fail_at=None, cancel_at=None):
@@ -29,19 +38,19 @@ def _work(done_log, fail_at=None, cancel_at=None):
     return fn
 
 
-def test_crash_then_rerun_continues(db_url, settings):
+def test_crash_then_rerun_continues_in_the_same_job_row(db_url, settings):
     log = []
     with pytest.raises(RuntimeError, match="boom"):
         run_job("t", {"a": 1}, _work(log, fail_at="u3"), settings, progress_bar=False)
     assert log == ["u0", "u1", "u2"]
+    with session_scope(db_url) as s:
+        failed = s.scalars(select(Job)).one()
+        assert failed.status == "failed" and "boom" in failed.error
     result = run_job("t", {"a": 1}, _work(log), settings, progress_bar=False)
     assert log == ["u0", "u1", "u2", "u3", "u4", "u5"] and result == {"units": 6}
-    from db.session import session_scope
-
     with session_scope(db_url) as s:
-        statuses = [j.status for j in s.scalars(select(Job).order_by(Job.id))]
-        failed = s.scalars(select(Job).where(Job.status == "failed")).one()
-    assert statuses == ["failed", "done"] and "boom" in failed.error
+        job = s.scalars(select(Job)).one()  # the rerun resumed the same row
+        assert (job.id, job.status, job.error, job.progress_done) == (failed.id, "done", "", 6)
 
 
 def test_cancel_keeps_finished_units(db_url, settings):
@@ -57,7 +66,6 @@ def test_job_key_depends_on_params_only():
 
 
 def test_recorded_job_runs_through_the_worker_entry(db_url, settings):
-    from betag_engine.jobs.runner import create_job
     from betag_engine.jobs.worker import run_recorded_job
 
     job_id = create_job("import-builtin", {"dataset": "ml-100k"}, db_url)
@@ -65,25 +73,94 @@ def test_recorded_job_runs_through_the_worker_entry(db_url, settings):
     assert result["items_added"] == 1682
 
 
-def test_dead_worker_is_marked_failed_and_the_job_resumes(db_url, settings):
-    import subprocess
-    import sys
-
-    from betag_engine.jobs.runner import create_job, mark_dead_workers
-    from db.session import session_scope
-
-    job_id = create_job("t", {"a": 3}, db_url)
+def _exited_pid() -> int:
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(dead.stdout)
+
+
+def _set(url, job_id, **values):
+    with session_scope(url) as s:
+        s.execute(update(Job).where(Job.id == job_id).values(**values))
+
+
+def test_dead_worker_is_seen_as_interrupted_and_the_job_resumes(db_url, settings):
+    job_id = create_job("t", {"a": 3}, db_url)
+    _set(db_url, job_id, status="running", worker_pid=_exited_pid(), worker_host=THIS_HOST, heartbeat_at=utcnow(),
+         cancel_requested=True)
+    assert mark_dead_workers(db_url) == [job_id]
     with session_scope(db_url) as s:
         job = s.get(Job, job_id)
-        job.status, job.worker_pid, job.cancel_requested = "running", int(dead.stdout), True
-        s.commit()
-    assert mark_dead_workers(db_url) == [job_id]
+        assert job.status == "interrupted" and "ended without finishing" in job.error
     log = []
-    run_job("t", {"a": 3}, _work(log), settings, job_id=job_id, progress_bar=False)
+    run_job("t", {"a": 3}, _work(log), settings, progress_bar=False)  # the same command: the same row
     with session_scope(db_url) as s:
-        assert s.get(Job, job_id).status == "done"
+        assert [(j.id, j.status) for j in s.scalars(select(Job))] == [(job_id, "done")]
     assert len(log) == 6
+
+
+def test_a_job_with_a_stale_heartbeat_on_another_host_is_interrupted(db_url):
+    job_id = create_job("t", {"a": 4}, db_url)
+    fresh = create_job("t", {"a": 5}, db_url)
+    _set(db_url, job_id, status="running", worker_pid=1, worker_host="elsewhere",
+         heartbeat_at=utcnow() - timedelta(seconds=STALE_AFTER_S + 5))
+    _set(db_url, fresh, status="running", worker_pid=1, worker_host="elsewhere", heartbeat_at=utcnow())
+    assert mark_dead_workers(db_url) == [job_id]
+
+
+def test_a_live_worker_keeps_its_job(db_url, settings):
+    job_id = create_job("t", {"a": 6}, db_url)
+    _set(db_url, job_id, status="running", worker_pid=os.getppid(), worker_host=THIS_HOST, heartbeat_at=utcnow())
+    with pytest.raises(JobBusy, match=f"job {job_id} \\(t\\) is already running"):
+        run_job("t", {"a": 6}, _work([]), settings, progress_bar=False)
+    assert mark_dead_workers(db_url) == []
+
+
+def test_the_heartbeat_is_written_while_a_unit_runs(db_url, settings, monkeypatch):
+    from betag_engine.jobs import liveness
+
+    monkeypatch.setattr(liveness, "HEARTBEAT_S", 0.05)
+    beats = []
+
+    def slow(ctx):
+        for _ in range(3):
+            time.sleep(0.3)
+            with session_scope(db_url) as s:
+                beats.append(s.get(Job, ctx.job_id).heartbeat_at)
+        return {}
+
+    run_job("t", {"a": 7}, slow, settings, progress_bar=False)
+    assert len(set(beats)) == 3  # no progress call, yet three different heartbeats
+
+
+def test_a_zombie_counts_as_gone():
+    from betag_engine.jobs.liveness import pid_alive
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 30
+    while pid_alive(child.pid) and time.monotonic() < deadline:  # exited but not reaped: a zombie
+        time.sleep(0.05)
+    assert not pid_alive(child.pid) and Path(f"/proc/{child.pid}").exists()
+    child.wait()
+
+
+def test_spawned_workers_are_reaped(db_url, settings):
+    from betag_engine.jobs.worker import spawn_worker
+
+    pid = spawn_worker(987654, settings)  # no such job: the worker exits at once
+    deadline = time.monotonic() + 60
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not Path(f"/proc/{pid}").exists(), "the finished worker was not reaped (a zombie)"
+
+
+def test_jobs_command_shows_a_killed_worker_as_interrupted(db_url, capsys):
+    from betag_engine.cli import main
+
+    job_id = create_job("t", {"a": 8}, db_url)
+    _set(db_url, job_id, status="running", worker_pid=_exited_pid(), worker_host=THIS_HOST, heartbeat_at=utcnow())
+    assert main(["jobs"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.split()[0] == str(job_id))
+    assert line.split()[2] == "interrupted"
 
 
 def test_check_params_names_the_bad_parameter():

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+import time
 from pathlib import Path
 
 from betag_engine.errors import BetagError
@@ -77,17 +79,50 @@ def _evaluate(args, settings) -> int:
     return 0
 
 
+class _Bar:
+    """A tqdm bar on stderr over the evaluation's cells, its postfix the current step (from the first second)."""
+
+    def __init__(self, total: int):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=total, desc="evaluate", unit="cell", file=sys.stderr)
+        self.shown = 0.0
+
+    def __call__(self, n: int, total: int, message: str) -> None:
+        self.bar.total, self.bar.n = total, n
+        self.bar.set_postfix_str(message[-70:], refresh=False)
+        now = time.monotonic()
+        if now - self.shown >= 0.2 or n >= total:
+            self.shown = now
+            self.bar.refresh()
+
+    def close(self) -> None:
+        self.bar.close()
+
+
 def _run_direct(params: dict, settings, save: bool) -> dict:
-    from betag_engine.experiments.evaluate import EvaluateParams, evaluate_catalog, load_inputs, save_report
+    from betag_engine.experiments.evaluate import (
+        EvaluateParams,
+        evaluate_catalog,
+        load_inputs,
+        planned_cells,
+        save_report,
+        system_names,
+    )
     from db.session import session_scope
 
     p = EvaluateParams(**params)
     with session_scope(settings.database_url) as s:
-        inputs = load_inputs(s, p.systems)
-        inputs.dataset = p.dataset or inputs.dataset
-        if not inputs.systems and p.retrievers:
-            raise BetagError("no tagging system with tags in the database (load-demo or import first)")
-        _table, payload = evaluate_catalog(inputs, p)
+        bar = _Bar(planned_cells(p, len(system_names(s, p.systems))))
+        try:
+            bar(0, bar.bar.total, "loading the catalog")
+            inputs = load_inputs(s, p.systems)
+            inputs.dataset = p.dataset or inputs.dataset
+            if not inputs.systems and p.retrievers:
+                raise BetagError("no tagging system with tags in the database (load-demo or import first)")
+            _table, payload = evaluate_catalog(inputs, p, progress=bar)
+        finally:
+            bar.close()
         if save:
             payload["report_id"] = save_report(s, payload, p.name, inputs.dataset)
     return payload

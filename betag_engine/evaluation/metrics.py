@@ -11,20 +11,30 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from betag_engine.evaluation.uncertainty import standard_error
+
 TIE_POLICIES = ("expected", "pessimistic", "optimistic")
 
 
 @dataclass(frozen=True)
 class Metrics:
-    """Mean HR@k and NDCG@k over ``n_cases`` cases."""
+    """Mean HR@k and NDCG@k over ``n_cases`` cases, each with its standard error (std of the per-case values,
+    ddof=1, over sqrt(n_cases); ``evaluation.uncertainty``)."""
 
     hr: float
     ndcg: float
     n_cases: int
     k: int = 10
+    hr_se: float = 0.0
+    ndcg_se: float = 0.0
 
     def as_dict(self) -> dict:
-        return {"hr": self.hr, "ndcg": self.ndcg, "n_cases": self.n_cases, "k": self.k}
+        return {"hr": self.hr, "ndcg": self.ndcg, "n_cases": self.n_cases, "k": self.k, "hr_se": self.hr_se,
+                "ndcg_se": self.ndcg_se}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Metrics:
+        return cls(d["hr"], d["ndcg"], d["n_cases"], d["k"], d.get("hr_se", 0.0), d.get("ndcg_se", 0.0))
 
 
 def hr_at_k(ranks: np.ndarray, k: int = 10) -> np.ndarray:
@@ -69,8 +79,14 @@ def case_metrics(scores: np.ndarray, k: int = 10, ties: str = "expected") -> tup
     return hr, ndcg
 
 
-def evaluate_scores(scores: np.ndarray, k: int = 10, ties: str = "expected") -> Metrics:
-    """Mean HR@k and NDCG@k over cases; ``scores`` (n_cases, 1 + n_negatives), column 0 the target."""
-    hr, ndcg = case_metrics(scores, k, ties)
+def summarize(hr: np.ndarray, ndcg: np.ndarray, k: int = 10) -> Metrics:
+    """Means and standard errors of per-case HR@k and NDCG@k."""
     n = len(hr)
-    return Metrics(float(hr.mean()) if n else 0.0, float(ndcg.mean()) if n else 0.0, n, k)
+    return Metrics(float(hr.mean()) if n else 0.0, float(ndcg.mean()) if n else 0.0, n, k,
+                   standard_error(hr), standard_error(ndcg))
+
+
+def evaluate_scores(scores: np.ndarray, k: int = 10, ties: str = "expected") -> Metrics:
+    """Mean HR@k and NDCG@k (with standard errors) over cases; ``scores`` (n_cases, 1 + n_negatives), column 0
+    the target."""
+    return summarize(*case_metrics(scores, k, ties), k)

@@ -8,17 +8,14 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from betag_engine.evaluation.protocol import (
-    CellCallback,
-    EvalConfig,
-    EvalResult,
-    count_cells,
-    evaluate,
-    prepare,
-)
+from betag_engine.evaluation.grid_search import evaluate_system
+from betag_engine.evaluation.protocol import CellCallback, EvalConfig, EvalResult, Prepared, count_cells, prepare
+from betag_engine.evaluation.uncertainty import Difference, paired_difference
 from betag_engine.retrieval.config import check_retriever
 from betag_engine.types import TagMatrix
 from betag_engine.vocabulary import NO_SYSTEM, POPULAR, POPULAR_LABEL, TAG_RETRIEVERS, TASKS
+
+Progress = Callable[[int, int, str], None]
 
 
 @dataclass
@@ -49,10 +46,23 @@ class Table:
             ],
         }
 
+    def row(self, system: str, retriever: str) -> TableRow:
+        """The row of (system, retriever); Popular's row is (``NO_SYSTEM``, "popular")."""
+        for r in self.rows:
+            if r.system == system and r.retriever == retriever:
+                return r
+        known = ", ".join(f"{r.system}/{r.retriever}" for r in self.rows)
+        raise KeyError(f"no row {system}/{retriever} (rows: {known})")
+
+    def difference(self, a: tuple[str, str], b: tuple[str, str], task: str, metric: str = "ndcg") -> Difference:
+        """Paired test difference row a - row b on ``task`` (rows as (system, retriever)), with its standard
+        error: ``table.difference(("betag", "bm25"), ("-", "popular"), "user").describe("BETag", "Popular")``."""
+        return paired_difference(self.row(*a).results[task], self.row(*b).results[task], metric)
+
 
 def evaluate_table(
     systems: Mapping[str, TagMatrix],
-    sequences: Mapping[int, list[int]],
+    sequences: Mapping[int, list[int]] | None,
     retrievers: Sequence[str] = TAG_RETRIEVERS,
     tasks: Sequence[str] = TASKS,
     config: EvalConfig = EvalConfig(),
@@ -61,21 +71,27 @@ def evaluate_table(
     item_ids: np.ndarray | None = None,
     done: Mapping[str, dict] | None = None,
     on_cell: CellCallback | None = None,
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: Progress | None = None,
+    prepared: Prepared | None = None,
+    popularity: np.ndarray | None = None,
 ) -> Table:
     """Evaluate every system with every retriever on every task, on one shared split and negative sample.
 
     Args:
         systems: name -> TagMatrix (each re-aligned onto the pool).
-        sequences: user -> item ids, oldest first.
+        sequences: user -> item ids, oldest first (ignored, may be None, when ``prepared`` is given).
         retrievers: among "bm25", "birank" ("popular" here is the same as include_popular).
         tasks: among "user", "item".
-        config: protocol settings (seed, negatives, grids, ties).
+        config: protocol settings (seed, negatives, grids, ties, validation sample size).
         include_popular: add the Popular row (system "-").
         dataset: a label stored in the metadata.
         item_ids: the candidate pool; default the first system's rows (every catalog item for store matrices).
-        done / on_cell: resume support, see :func:`protocol.evaluate`.
-        progress: called with (cells done, cells total, message).
+        done / on_cell: resume support, see :func:`grid_search.evaluate_system`.
+        progress: called with (cells done, cells total, message), from before the first case is prepared.
+        prepared: a split with its candidates from ``protocol.prepare`` to reuse, or a subset of one
+            (``Prepared.by_target``): tables over a subset and its complement then share split and negatives.
+        popularity: Popular's scores per pool item instead of the split's train counts (when ``prepared`` is
+            given, use ``prepared.with_popularity``).
 
     Returns:
         :class:`Table` with rows in the order systems x retrievers, then Popular, and metadata.
@@ -87,39 +103,43 @@ def evaluate_table(
         raise ValueError(f"task must be one of {', '.join(TASKS)}, got {bad}")
     include_popular = include_popular or POPULAR in retrievers
     retrievers = [r for r in retrievers if r != POPULAR]
-    if item_ids is None:
-        if not systems:
-            raise ValueError("evaluate_table needs item_ids when no system is given")
-        item_ids = next(iter(systems.values())).item_ids
     started = time.perf_counter()
-    prepared = prepare(item_ids, sequences, config)
     total = count_cells(len(systems), retrievers, list(tasks), config, include_popular)
     done_cells = dict(done or {})
     counter = {"n": 0}
+    say = (lambda msg: progress(min(len(done_cells), total), total, msg)) if progress else (lambda _msg: None)
+    if prepared is None:
+        if item_ids is None:
+            if not systems:
+                raise ValueError("evaluate_table needs item_ids when no system is given")
+            item_ids = next(iter(systems.values())).item_ids
+        say("preparing the split")
+        prepared = prepare(item_ids, sequences, config, popularity=popularity, progress=say)
+    elif popularity is not None:
+        prepared = prepared.with_popularity(popularity)
 
     def track(key: str, payload: dict) -> None:
         done_cells[key] = payload
         if on_cell is not None:
             on_cell(key, payload)
         counter["n"] += 1
-        if progress is not None:
-            progress(min(len(done_cells), total), total, key)
+        say(key)
 
     plan = [(name, tm, r) for name, tm in systems.items() for r in retrievers]
     if include_popular:
         plan.append((NO_SYSTEM, None, POPULAR))
     rows = []
     for name, tm, retriever in plan:
-        row = TableRow(name, retriever)
-        for task in tasks:
-            row.results[task] = evaluate(prepared, tm, retriever, task, config, name, done_cells, track)
-        rows.append(row)
-    split = prepared.split
+        say(f"{name}|{retriever}")
+        results = evaluate_system(prepared, tm, retriever, list(tasks), config, name, done_cells, track, say)
+        rows.append(TableRow(name, retriever, results))
     meta = {
         "dataset": dataset, "config": asdict(config), "seed": config.seed,
         "n_items": int(len(prepared.item_ids)), "n_users": prepared.n_users,
-        "n_interactions": prepared.n_interactions, "n_validation_cases": len(split.validation),
-        "n_test_cases": len(split.test), "n_short_users": len(split.short_users),
+        "n_interactions": prepared.n_interactions, "n_validation_cases": prepared.n_cases("validation"),
+        "n_test_cases": prepared.n_cases("test"), "n_short_users": len(prepared.split.short_users),
+        "n_grid_cases": int(len(prepared.grid_rows(config))), "subset": prepared.label,
+        "cases_fingerprint": prepared.fingerprint("test"),
         "systems": list(systems), "retrievers": list(retrievers) + ([POPULAR] if include_popular else []),
         "tasks": list(tasks), "cells_computed": counter["n"], "elapsed_s": round(time.perf_counter() - started, 3),
     }

@@ -22,7 +22,7 @@ from betag_engine.catalog.store import (
     tag_matrix,
     user_sequences,
 )
-from betag_engine.evaluation.protocol import CellCallback, EvalConfig
+from betag_engine.evaluation.protocol import CellCallback, EvalConfig, count_cells
 from betag_engine.evaluation.stats import tag_stats
 from betag_engine.evaluation.table import Table, evaluate_table, format_table
 from betag_engine.experiments.report import evaluation_report
@@ -84,8 +84,8 @@ def dataset_label(session: Session) -> str:
     return Path(url.split("///", 1)[-1]).stem if url.startswith("sqlite") else url.rsplit("/", 1)[-1]
 
 
-def load_inputs(session: Session, systems: Sequence[str] | None = None) -> EvalInputs:
-    """Tag matrices of the named systems (default: every system with at least one tag) and all sequences.
+def system_names(session: Session, systems: Sequence[str] | None = None) -> list[str]:
+    """The named systems (checked), default every system with at least one tag.
 
     Raises:
         NotFoundError: a named system does not exist (the message lists the known ones).
@@ -94,8 +94,17 @@ def load_inputs(session: Session, systems: Sequence[str] | None = None) -> EvalI
         names = list(dict.fromkeys(systems))
         for name in names:
             get_system(session, name)
-    else:
-        names = [s.name for s in system_stats(session) if s.tag_assignments > 0]
+        return names
+    return [s.name for s in system_stats(session) if s.tag_assignments > 0]
+
+
+def load_inputs(session: Session, systems: Sequence[str] | None = None) -> EvalInputs:
+    """Tag matrices of the named systems (default: every system with at least one tag) and all sequences.
+
+    Raises:
+        NotFoundError: a named system does not exist (the message lists the known ones).
+    """
+    names = system_names(session, systems)
     ids = all_item_ids(session)
     matrices = {name: tag_matrix(session, name, ids) for name in names}
     return EvalInputs(matrices, user_sequences(session), dataset_label(session), ids)
@@ -107,6 +116,12 @@ def save_report(session: Session, payload: dict, name: str = "", dataset: str = 
     session.add(report)
     session.flush()
     return report.id
+
+
+def planned_cells(p: EvaluateParams, n_systems: int) -> int:
+    """How many cells :func:`evaluate_catalog` computes for ``n_systems`` systems (progress totals)."""
+    retrievers = TAG_RETRIEVERS if p.retrievers is None else p.retrievers
+    return count_cells(n_systems, list(retrievers), list(p.tasks or TASKS), p.config(), p.include_popular)
 
 
 def evaluate_catalog(
@@ -130,6 +145,10 @@ def evaluate_job(ctx: JobContext, params: dict) -> dict:
     """
     p = EvaluateParams(**{**params, "seed": ctx.settings.seed if params.get("seed") is None else params["seed"]})
     with ctx.session() as s:
+        total = planned_cells(p, len(system_names(s, p.systems)))
+    ctx.set_total(total, "evaluate")
+    ctx.progress(0, "loading the catalog")
+    with ctx.session() as s:
         inputs = load_inputs(s, p.systems)
     inputs.dataset = p.dataset or inputs.dataset
     done = ctx.unit_payloads()
@@ -141,8 +160,6 @@ def evaluate_job(ctx: JobContext, params: dict) -> dict:
             ctx.mark_done(s, {unit: payload})
 
     def progress(n: int, total: int, message: str) -> None:
-        if last["t"] == 0.0:
-            ctx.set_total(total, "evaluate")
         now = time.monotonic()
         if now - last["t"] >= PROGRESS_EVERY_S or n >= total:
             last["t"] = now

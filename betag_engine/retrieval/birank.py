@@ -103,3 +103,79 @@ def birank_iterate(
         if delta <= tol * max(np.abs(u).max(initial=0.0), 1e-300):
             break
     return u
+
+
+TAG_SPACE_MAX_TAGS = 12_000  # T is n_tags^2 float64: 12k tags -> 1.15 GB; past that evaluate BiRank on fewer tags
+
+
+@dataclass(frozen=True)
+class TagGram:
+    """What every (alpha, beta) of one tag matrix shares in tag space: S and its Gram G = S^T S (both sparse)."""
+
+    s: sp.csr_matrix
+    gram: sp.csr_matrix
+
+
+@dataclass(frozen=True)
+class BiRankTagSpace:
+    """BiRank's operator kept in tag space: ``W = scale * S @ T`` with T = (I - alpha beta S^T S)^{-1}.
+
+    By the push-through identity (I - ab S S^T)^{-1} S = S (I - ab S^T S)^{-1}, this is the closed form of
+    eqs. 20-21 with an n_tags x n_tags inverse instead of an n_items x n_tags operator: at 100k items and 5,000
+    tags T holds 25M numbers (200 MB) where W would hold 500M (4 GB). ``retrieval.candidates.tag_space_rows``
+    scores candidates with it.
+    """
+
+    s: sp.csr_matrix  # (n_items, n_tags)
+    t: np.ndarray  # (n_tags, n_tags), symmetric positive definite
+    scale: float
+
+
+def tag_gram(matrix: sp.spmatrix) -> TagGram:
+    """S and S^T S of a tag matrix A (n_items, n_tags); reuse it across an alpha/beta grid."""
+    s = _sym_normalise(matrix)
+    return TagGram(s, sp.csr_matrix(s.T @ s))
+
+
+def birank_tag_space(matrix_or_gram, alpha: float = 0.5, beta: float = 0.5, dtype=np.float64) -> BiRankTagSpace:
+    """T = (I - alpha beta G)^{-1} by a Cholesky factorisation and its inverse (LAPACK potrf/potri, in place).
+
+    Cost: n_tags^3 flops and one n_tags^2 array of ``dtype``; the eigenvalues of G are in [0, 1] and
+    alpha beta < 1, so I - alpha beta G is positive definite with a condition number of at most
+    1 / (1 - alpha beta) (5.3 at the grid's largest 0.9 x 0.9), which float32 (half the time and memory)
+    resolves to about 1e-6 relative.
+
+    Raises:
+        ValueError: more than ``TAG_SPACE_MAX_TAGS`` tags (T would not fit memory).
+    """
+    from scipy.linalg import lapack
+
+    g = matrix_or_gram if isinstance(matrix_or_gram, TagGram) else tag_gram(matrix_or_gram)
+    n = g.gram.shape[0]
+    if n > TAG_SPACE_MAX_TAGS:
+        raise ValueError(f"BiRank in tag space needs an n_tags x n_tags matrix; {n} tags is over the limit of "
+                         f"{TAG_SPACE_MAX_TAGS} (evaluate BiRank on a smaller vocabulary, or use bm25)")
+    m = g.gram.astype(dtype).toarray()
+    m *= -alpha * beta
+    m.flat[::n + 1] += 1.0
+    potrf, potri = (lapack.spotrf, lapack.spotri) if m.dtype == np.float32 else (lapack.dpotrf, lapack.dpotri)
+    # m is symmetric, so its transpose is the Fortran-ordered array LAPACK factorises in place.
+    c, info = potrf(m.T, lower=0, clean=1, overwrite_a=1)
+    if info == 0:
+        c, info = potri(c, lower=0, overwrite_c=1)
+    if info != 0:
+        raise ValueError(f"I - alpha beta S^T S is not positive definite (LAPACK info {info}); alpha={alpha}, "
+                         f"beta={beta}")
+    _symmetrise_upper(c)
+    t = c.T if c.flags.f_contiguous else np.ascontiguousarray(c)  # symmetric: the transpose is the C-order view
+    return BiRankTagSpace(g.s, t, beta * (1.0 - alpha))
+
+
+def _symmetrise_upper(a: np.ndarray, block: int = 512) -> None:
+    """Copy the upper triangle onto the lower one in place, a block of rows at a time (no n^2 temporaries)."""
+    n = a.shape[0]
+    for b in range(0, n, block):
+        e = min(b + block, n)
+        a[b:e, :b] = a[:b, b:e].T
+        diag = a[b:e, b:e]
+        diag[:] = np.triu(diag) + np.triu(diag, 1).T

@@ -68,6 +68,7 @@ stage_interactions = Table(
 )
 STAGE_TABLES = (stage_items, stage_tags, stage_interactions)
 SQLITE_IMPORT_CACHE_KIB = 192 * 1024
+_ROWCOUNT = {"preserve_rowcount": True}  # rows an INSERT ... SELECT added (SQLAlchemy keeps it only when asked)
 PG_IMPORT_LOCK = 0x62657461  # pg_advisory_xact_lock key: one publishing import at a time ("beta")
 
 
@@ -248,7 +249,7 @@ def _publish_interactions(conn: Connection, out: Published) -> None:
         return
     users = select(s.c.user_external_id).where(true()).distinct()
     res = conn.execute(_upsert(conn, User.__table__).from_select(["external_id"], users)
-                       .on_conflict_do_nothing(index_elements=["external_id"]))
+                       .on_conflict_do_nothing(index_elements=["external_id"]), execution_options=_ROWCOUNT)
     out.users_added = max(0, res.rowcount or 0)
     source = (select(User.id, Item.id, s.c.ts, s.c.src_row, s.c.rating)
               .select_from(s)
@@ -258,7 +259,8 @@ def _publish_interactions(conn: Connection, out: Published) -> None:
               .order_by(User.id, Item.id, s.c.ts, s.c.src_row))
     res = conn.execute(_upsert(conn, Interaction.__table__).from_select(["user_id", "item_id", "timestamp", "position",
                                                                "rating"], source)
-                       .on_conflict_do_nothing(index_elements=["user_id", "item_id", "timestamp"]))
+                       .on_conflict_do_nothing(index_elements=["user_id", "item_id", "timestamp"]),
+                       execution_options=_ROWCOUNT)
     out.interactions_added = max(0, res.rowcount or 0)
     out.interactions_skipped = staged - out.interactions_added
     if out.interactions_skipped:

@@ -18,6 +18,12 @@ from betag_engine.errors import ConflictError
 from db.models import Item, ReviewDecision
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request) -> str:
+    """Curation runs on both database backends (tests/conftest.py)."""
+    return request.param
+
+
 def _first(session):
     item = session.scalar(select(Item).order_by(Item.id).limit(1))
     return item.id, item.review_version, [t.tag for t in item_tags(session, "native", [item.id])[item.id]]

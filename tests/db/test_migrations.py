@@ -1,3 +1,5 @@
+"""Migrations on SQLite and PostgreSQL: head creates every table, models and migrations agree, data migrations."""
+
 import json
 
 from sqlalchemy import inspect, text
@@ -6,17 +8,18 @@ from db.migrate import upgrade_head
 from db.session import make_engine
 
 
-def test_upgrade_head_creates_every_table_and_is_repeatable(tmp_path):
-    url = f"sqlite:///{tmp_path / 'm.sqlite'}"
-    upgrade_head(url)
-    upgrade_head(url)  # second run is a no-op
-    engine = make_engine(url)
+def test_upgrade_head_creates_every_table_and_is_repeatable(empty_url, backend):
+    upgrade_head(empty_url)
+    upgrade_head(empty_url)  # second run is a no-op
+    engine = make_engine(empty_url)
     names = set(inspect(engine).get_table_names())
     assert {"items", "users", "interactions", "tagging_systems", "item_tags", "jobs", "job_checkpoints",
             "review_decisions", "reports", "alembic_version"} <= names
-    with engine.connect() as conn:
-        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    if backend == "sqlite":
+        with engine.connect() as conn:
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+            assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30000
     engine.dispose()
 
 
@@ -33,28 +36,59 @@ def test_models_match_migrations(db_url):
     assert diff == [], f"models and migrations disagree; add a migration: {diff}"
 
 
-def test_old_pipeline_reports_get_the_one_report_format(tmp_path):
+def _insert(engine, table: str, rows: list[dict], json_columns=("payload", "params", "result")) -> None:
+    """Rows written as an older revision's code would (JSON bound as JSON on either backend)."""
+    from datetime import datetime
+
+    from sqlalchemy import JSON, DateTime, column
+    from sqlalchemy import table as sql_table
+
+    cols = [column(k, JSON if k in json_columns else DateTime if k == "created_at" else None) for k in rows[0]]
+    with engine.begin() as conn:
+        conn.execute(sql_table(table, *cols).insert(),
+                     [{**r, "created_at": datetime(2026, 1, 1)} if "created_at" in r else r for r in rows])
+
+
+def test_old_pipeline_reports_get_the_one_report_format(empty_url):
     """0002: a pipeline report stored with 'full_table' is read by the app like an evaluation report ('rows')."""
     from alembic import command
 
     from betag_engine.experiments.report import metric_rows
     from db.migrate import alembic_config
 
-    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
-    command.upgrade(alembic_config(url), "0001")
+    command.upgrade(alembic_config(empty_url), "0001")
     row = {"system": "-", "retriever": "popular", "results": {"user": {"test": {"hr": 0.4, "ndcg": 0.2}}}}
     old = {"profile": "quick", "meta": {"n_items": 3}, "full_table": {"meta": {"n_items": 3}, "rows": [row]}}
     evaluation = {"meta": {"n_items": 3}, "rows": [row], "text": "..."}
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        for kind, payload in (("pipeline", old), ("evaluation", evaluation)):
-            conn.execute(text("INSERT INTO reports (kind, name, dataset, payload, created_at) "
-                              "VALUES (:k, 'r', 'ml-100k', :p, '2026-01-01')"), {"k": kind, "p": json.dumps(payload)})
-    upgrade_head(url)
+    engine = make_engine(empty_url)
+    _insert(engine, "reports", [{"kind": kind, "name": "r", "dataset": "ml-100k", "payload": p, "created_at": None}
+                                for kind, p in (("pipeline", old), ("evaluation", evaluation))])
+    upgrade_head(empty_url)
     with engine.connect() as conn:
-        payloads = [json.loads(p) for p in conn.execute(text("SELECT payload FROM reports ORDER BY id")).scalars()]
+        payloads = [p if isinstance(p, dict) else json.loads(p)
+                    for p in conn.execute(text("SELECT payload FROM reports ORDER BY id")).scalars()]
     engine.dispose()
     assert "full_table" not in payloads[0] and payloads[0]["rows"] == [row]
     assert payloads[1] == evaluation
     assert metric_rows(payloads[0]) == [{"system": "Popular", "retriever": "popular", "task": "user", "HR@k": 0.4,
                                          "NDCG@k": 0.2, "params": ""}]
+
+
+def test_job_rows_get_their_key_newest_first(empty_url):
+    """0003: existing job rows get the key of their parameters; of several with one key, the newest keeps it."""
+    from alembic import command
+
+    from betag_engine.jobs.runner import job_key
+    from db.migrate import alembic_config
+
+    command.upgrade(alembic_config(empty_url), "0002")
+    engine = make_engine(empty_url)
+    _insert(engine, "jobs", [{"kind": "base-tags", "name": "j", "status": "failed", "params": p, "progress_done": 0,
+                              "progress_total": 0, "message": "", "log": "", "error": "", "result": {},
+                              "cancel_requested": False, "created_at": None}
+                             for p in ({"limit": 3}, {"limit": 3}, {"limit": 4})])
+    upgrade_head(empty_url)
+    with engine.connect() as conn:
+        keys = list(conn.execute(text("SELECT key FROM jobs ORDER BY id")).scalars())
+    engine.dispose()
+    assert keys == [None, job_key("base-tags", {"limit": 3}), job_key("base-tags", {"limit": 4})]

@@ -11,14 +11,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from betag_engine.catalog.search import text_match
 from betag_engine.catalog.store import item_tags
 from betag_engine.curation.state import tag_states
 from betag_engine.errors import NotFoundError
 from betag_engine.types import TagScore
-from betag_engine.vocabulary import CURATED, NATIVE, PENDING, REPORT_KINDS, REVIEW_STATUSES, SYSTEM_ORDER
+from betag_engine.vocabulary import CURATED, NATIVE, PENDING, REPORT_KINDS, REVIEW_STATUSES, REVIEWED, SYSTEM_ORDER
 from db.models import Interaction, Item, ItemTag, Job, Report, ReviewDecision, TaggingSystem, User
 
 
@@ -42,7 +43,7 @@ class ItemFilter:
     """The catalog filter shared by the catalog, compare, review and export views.
 
     Attributes:
-        text: case-insensitive substring of the title or description, or an exact external id.
+        text: words of the title or description, in any order (``catalog.search``), or an exact external id.
         native_tag: keep items carrying this native tag ("" = any).
         review_status: unreviewed | in_review | reviewed ("" = any).
         systems: keep items tagged by every one of these systems.
@@ -142,13 +143,11 @@ def _tagged_by(system_name: str, tag: str | None = None):
     return stmt.where(ItemTag.tag == tag) if tag else stmt
 
 
-def _where(f: ItemFilter) -> list:
+def _where(session: Session, f: ItemFilter) -> list:
     clauses = []
-    text = f.text.strip()
-    if text:
-        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        clauses.append(or_(Item.title.ilike(like, escape="\\"), Item.description.ilike(like, escape="\\"),
-                           Item.external_id == text))
+    match = text_match(session, f.text)
+    if match is not None:
+        clauses.append(match)
     if f.native_tag:
         clauses.append(Item.id.in_(_tagged_by(NATIVE, f.native_tag)))
     if f.review_status:
@@ -158,18 +157,49 @@ def _where(f: ItemFilter) -> list:
     return clauses
 
 
-def filtered_item_ids(session: Session, f: ItemFilter) -> list[int]:
-    """Ids of every item matching ``f``, ascending (the order of prev/next navigation)."""
-    return list(session.scalars(select(Item.id).where(*_where(f)).order_by(Item.id)))
+def filtered_select(session: Session, f: ItemFilter) -> Select:
+    """``SELECT items.id`` of the items matching ``f`` (a subquery for bulk actions and exports: the ids never
+    leave the database)."""
+    return select(Item.id).where(*_where(session, f))
+
+
+def filtered_item_ids(session: Session, f: ItemFilter, limit: int | None = None) -> list[int]:
+    """Ids of the items matching ``f``, ascending; the first ``limit`` when given."""
+    return list(session.scalars(select(Item.id).where(*_where(session, f)).order_by(Item.id).limit(limit)))
+
+
+def filtered_count(session: Session, f: ItemFilter) -> int:
+    return session.scalar(select(func.count(Item.id)).where(*_where(session, f))) or 0
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where an item stands in the filter: its 1-based index (0 when not in it), the total, and its neighbours."""
+
+    index: int
+    total: int
+    prev_id: int | None
+    next_id: int | None
+
+
+def position(session: Session, f: ItemFilter, item_id: int) -> Position:
+    """Prev/next navigation in id order by indexed queries (no list of every matching id)."""
+    where = _where(session, f)
+    prev_id = session.scalar(select(Item.id).where(*where, Item.id < item_id).order_by(Item.id.desc()).limit(1))
+    next_id = session.scalar(select(Item.id).where(*where, Item.id > item_id).order_by(Item.id).limit(1))
+    inside = session.scalar(select(Item.id).where(*where, Item.id == item_id))
+    index = (session.scalar(select(func.count(Item.id)).where(*where, Item.id <= item_id)) or 0) if inside else 0
+    return Position(index, filtered_count(session, f), prev_id, next_id)
 
 
 def search_items(session: Session, f: ItemFilter, page: int = 1, page_size: int = 25) -> ItemPage:
     """One page of items matching ``f``, with native tags and the systems that tag each item."""
-    total = session.scalar(select(func.count(Item.id)).where(*_where(f))) or 0
+    where = _where(session, f)
+    total = session.scalar(select(func.count(Item.id)).where(*where)) or 0
     pages = max(1, -(-total // page_size))
     page = min(max(1, page), pages)
     items = list(session.scalars(
-        select(Item).where(*_where(f)).order_by(Item.id).offset((page - 1) * page_size).limit(page_size)))
+        select(Item).where(*where).order_by(Item.id).offset((page - 1) * page_size).limit(page_size)))
     ids = [i.id for i in items]
     native = item_tags(session, NATIVE, ids) if NATIVE in system_names(session) else {}
     systems: dict[int, list[str]] = {}
@@ -207,9 +237,30 @@ def item_versions(session: Session, item_ids: list[int]) -> dict[int, int]:
     return dict(session.execute(select(Item.id, Item.review_version).where(Item.id.in_(item_ids))).all())
 
 
+def filtered_versions(session: Session, f: ItemFilter, limit: int) -> dict[int, int]:
+    """review_version of the first ``limit`` items matching ``f`` (a bulk action's batch), in id order."""
+    stmt = select(Item.id, Item.review_version).where(*_where(session, f)).order_by(Item.id).limit(limit)
+    return dict(session.execute(stmt).all())
+
+
+def curated_count(session: Session, f: ItemFilter) -> int:
+    """How many curated tags the items matching ``f`` hold (what an export of the filter writes)."""
+    curated = session.scalar(select(TaggingSystem.id).where(TaggingSystem.name == CURATED))
+    if curated is None:
+        return 0
+    return session.scalar(select(func.count(ItemTag.id)).where(
+        ItemTag.system_id == curated, ItemTag.item_id.in_(filtered_select(session, f)))) or 0
+
+
+CO_CONSUMED_USERS = 1000  # a popular item's neighbours are counted over its latest consumers only
+
+
 def co_consumed(session: Session, item_id: int, k: int = 10) -> list[CoItem]:
-    """Items most often consumed right before or right after ``item_id`` in users' chronological sequences."""
-    users = select(Interaction.user_id).where(Interaction.item_id == item_id).distinct()
+    """Items most often consumed right before or right after ``item_id`` in users' chronological sequences
+    (over the ``CO_CONSUMED_USERS`` users who consumed it last, so a bestseller costs no more than a niche item)."""
+    latest = (select(Interaction.user_id).where(Interaction.item_id == item_id)
+              .order_by(Interaction.id.desc()).limit(CO_CONSUMED_USERS))
+    users = list(dict.fromkeys(session.scalars(latest)))
     seqs = session.execute(
         select(Interaction.user_id, Interaction.item_id).where(Interaction.user_id.in_(users))
         .order_by(Interaction.user_id, Interaction.timestamp, Interaction.position, Interaction.id)
@@ -245,19 +296,32 @@ class QueueEntry:
     pending: list[str]
 
 
+QUEUE_CHUNK = 200  # items read per step while looking for pending tags
+QUEUE_SCAN = 5000  # items looked at, at most, per queue
+
+
 def review_queue(session: Session, f: ItemFilter, source: str, limit: int = 50) -> list[QueueEntry]:
-    """Up to ``limit`` items matching ``f`` whose ``source`` tags are not all decided, in id order."""
-    ids = filtered_item_ids(session, f)
-    tagged = item_tags(session, source, ids)
+    """Up to ``limit`` items matching ``f`` whose ``source`` tags are not all decided, in id order.
+
+    Reads the filter's items not yet reviewed a chunk at a time and stops once ``limit`` are found (or after
+    ``QUEUE_SCAN`` items), so a 100k-item catalog costs what its first items cost."""
+    stmt = (select(Item.id, Item.external_id, Item.title, Item.review_version)
+            .where(*_where(session, f), Item.review_status != REVIEWED).order_by(Item.id).limit(QUEUE_CHUNK))
     out: list[QueueEntry] = []
-    for item_id in ids:
-        if item_id not in tagged:
-            continue
-        states = tag_states(session, item_id)
-        pending = [t.tag for t in tagged[item_id] if states.get(t.tag) == PENDING]
-        if pending:
-            item = session.get(Item, item_id)
-            out.append(QueueEntry(item_id, item.external_id, item.title, item.review_version, pending))
-            if len(out) >= limit:
-                break
+    last, scanned = 0, 0
+    while len(out) < limit and scanned < QUEUE_SCAN:
+        rows = session.execute(stmt.where(Item.id > last)).all()
+        if not rows:
+            break
+        tagged = item_tags(session, source, [r[0] for r in rows])
+        for item_id, external_id, title, version in rows:
+            if item_id not in tagged:
+                continue
+            states = tag_states(session, item_id)
+            pending = [t.tag for t in tagged[item_id] if states.get(t.tag) == PENDING]
+            if pending:
+                out.append(QueueEntry(item_id, external_id, title, version, pending))
+                if len(out) >= limit:
+                    break
+        last, scanned = rows[-1][0], scanned + len(rows)
     return out

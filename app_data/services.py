@@ -20,7 +20,7 @@ from app_data import queries
 from app_data.state import current_filter, set_flash
 from app_data.state import current_item as current_item_of
 from betag_engine.catalog.importer import ColumnMapping, ImportOptions, ImportProgress, ImportSummary, import_files
-from betag_engine.catalog.store import SystemStats, system_stats, user_sequences
+from betag_engine.catalog.store import SystemStats, interaction_counts, system_stats
 from betag_engine.catalog.store import tag_matrix as load_tag_matrix
 from betag_engine.curation import retry_busy
 from betag_engine.curation.preview import RankRow, preview
@@ -28,7 +28,6 @@ from betag_engine.errors import BetagError
 from betag_engine.jobs.registry import check_params
 from betag_engine.jobs.runner import create_job, mark_dead_workers, mark_pending, request_cancel
 from betag_engine.jobs.worker import spawn_worker
-from betag_engine.retrieval import popularity as popularity_counts
 from betag_engine.settings import Settings, get_settings
 from betag_engine.types import TagMatrix
 from betag_engine.vocabulary import JOB_KINDS, POPULAR
@@ -128,11 +127,43 @@ def co_items(db_url: str, item_id: int, k: int = 10) -> list[queries.CoItem]:
 
 @_cached(ttl=30)
 def filtered_ids(db_url: str, f: queries.ItemFilter) -> list[int]:
+    """Every id the filter matches (a job over the filter's items); pages use the counts and positions below."""
     with session_scope(db_url) as s:
         return queries.filtered_item_ids(s, f)
 
 
-@_cached(ttl=30, spinner="Loading tags...")
+@_cached(ttl=30)
+def filter_count(db_url: str, f: queries.ItemFilter) -> int:
+    with session_scope(db_url) as s:
+        return queries.filtered_count(s, f)
+
+
+@_cached(ttl=30)
+def first_id(db_url: str, f: queries.ItemFilter) -> int | None:
+    with session_scope(db_url) as s:
+        ids = queries.filtered_item_ids(s, f, limit=1)
+        return ids[0] if ids else None
+
+
+@_cached(ttl=30)
+def position(db_url: str, f: queries.ItemFilter, item_id: int) -> queries.Position:
+    with session_scope(db_url) as s:
+        return queries.position(s, f, item_id)
+
+
+def export_filter(fmt: str, f: queries.ItemFilter) -> Callable[[], str]:
+    """The export of the filter's curated tags as a callable: the download button runs it when pressed, so the
+    page never builds a file it may not be asked for."""
+    from betag_engine.curation.export import export_curated
+
+    def build() -> str:
+        with session_scope(url()) as s:
+            return export_curated(s, fmt, queries.filtered_select(s, f))
+
+    return build
+
+
+@_cached(ttl=300, spinner="Loading tags...")
 def tag_matrix(db_url: str, system: str) -> TagMatrix:
     """One system's item x tag matrix (the retrieval preview ranks against it)."""
     with session_scope(db_url) as s:
@@ -143,7 +174,7 @@ def tag_matrix(db_url: str, system: str) -> TagMatrix:
 def popularity(db_url: str, system: str):
     """Interaction counts aligned with :func:`tag_matrix`'s rows (Popular's scores)."""
     with session_scope(db_url) as s:
-        return popularity_counts(user_sequences(s), tag_matrix(system).item_ids)
+        return interaction_counts(s, tag_matrix(system).item_ids)
 
 
 def changed() -> None:
@@ -239,4 +270,5 @@ def recent_jobs(limit: int = 8) -> list[dict]:
 
 def current_item() -> int | None:
     """The item the user opened last, else the first item of the sidebar's filter."""
-    return current_item_of(filtered_ids(current_filter()))
+    first = first_id(current_filter())
+    return current_item_of([] if first is None else [first])

@@ -24,6 +24,7 @@ from betag_engine.curation.state import tag_states
 from betag_engine.vocabulary import BM25, NATIVE
 
 SEARCH = "Blender Zephyr"  # two words, in the other order than titles hold them
+BULK_BATCH = 1000  # pages/bulk.py's batch
 
 
 def pages(item_id: int) -> dict[str, list[tuple[str, Callable[[], object]]]]:
@@ -31,7 +32,8 @@ def pages(item_id: int) -> dict[str, list[tuple[str, Callable[[], object]]]]:
     f = queries.ItemFilter()
     draft = {"draft tag": 1.0}
     return {
-        "sidebar": [("native tags", services.native_tags), ("systems", services.systems)],
+        "sidebar": [("native tags", services.native_tags), ("systems", services.systems),
+                    ("current item", lambda: services.first_id(f))],
         "Home": [("counts", services.counts), ("system stats", services.stats),
                  ("review progress", lambda: services.read(queries.review_progress)),
                  ("recent jobs", lambda: services.read(queries.recent_jobs, 8))],
@@ -39,7 +41,7 @@ def pages(item_id: int) -> dict[str, list[tuple[str, Callable[[], object]]]]:
                     ("item detail", lambda: services.read(queries.item_detail, item_id))],
         "Catalog search": [(f"'{SEARCH}'", lambda: services.read(queries.search_items,
                                                                  queries.ItemFilter(text=SEARCH), page=1))],
-        "Compare": [("filtered ids", lambda: services.filtered_ids(f)),
+        "Compare": [("position in the filter", lambda: services.position(f, item_id)),
                     ("item detail", lambda: services.read(queries.item_detail, item_id)),
                     ("tag states", lambda: services.read(tag_states, item_id)),
                     ("co-consumed", lambda: services.co_items(item_id))],
@@ -48,10 +50,13 @@ def pages(item_id: int) -> dict[str, list[tuple[str, Callable[[], object]]]]:
                    ("tag states", lambda: services.read(tag_states, item_id)),
                    ("last decision", lambda: services.read(audit_rows, AuditFilter(live_only=True), limit=1))],
         "Bulk review & export": [
-            ("filtered ids", lambda: services.filtered_ids(f)),
-            ("versions", lambda: services.read(queries.item_versions, services.filtered_ids(f))),
-            ("export csv", lambda: services.read(export_curated, "csv", services.filtered_ids(f))),
-            ("export json", lambda: services.read(export_curated, "json", services.filtered_ids(f)))],
+            ("count", lambda: services.filter_count(f)),
+            ("versions of one batch", lambda: services.read(queries.filtered_versions, f, BULK_BATCH)),
+            ("curated tags in the filter", lambda: services.read(queries.curated_count, f)),
+            ("export preview", lambda: services.read(export_curated, "csv",
+                                                     services.read(queries.filtered_item_ids, f, 50)))],
+        "Bulk: export (on click)": [("csv of the whole filter", services.export_filter("csv", f)),
+                                    ("json of the whole filter", services.export_filter("json", f))],
         "Retrieval preview": [
             ("item detail", lambda: services.read(queries.item_detail, item_id)),
             ("rankings before/after a draft",

@@ -65,15 +65,6 @@ def default_compare_systems(names: list[str]) -> list[str]:
     return chosen or list(names[:4])
 
 
-def prev_next(ids: list[int], current: int) -> tuple[int | None, int | None]:
-    """The neighbours of ``current`` in ``ids`` (None at either end or when ``current`` is not in the list)."""
-    try:
-        pos = ids.index(current)
-    except ValueError:
-        return (None, ids[0] if ids else None)
-    return (ids[pos - 1] if pos > 0 else None, ids[pos + 1] if pos + 1 < len(ids) else None)
-
-
 def next_steps(by_name: dict, progress: ReviewProgress, jobs: list[dict]) -> list[str]:
     """What the Home page suggests next, from the systems' stats, the review progress and the recent jobs."""
     steps = []

@@ -70,6 +70,7 @@ class ItemTag(Base):
     __table_args__ = (
         UniqueConstraint("item_id", "system_id", "tag"),
         Index("ix_item_tags_system_item", "system_id", "item_id"),
+        Index("ix_item_tags_system_tag", "system_id", "tag"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

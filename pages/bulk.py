@@ -8,14 +8,18 @@ from betag_engine.curation.decisions import BULK_ACTIONS, BULK_ORDERS
 from betag_engine.curation.export import export_curated
 from betag_engine.vocabulary import CURATED
 
+BULK_BATCH = 1000  # items one bulk action decides (a larger filter goes a batch at a time)
+PREVIEW_ITEMS = 50  # items shown in the export preview
+
 
 def main() -> None:
     st.title("Bulk review & export")
     who = state.require_reviewer()
-    ids = services.filtered_ids(state.current_filter())
-    st.caption(f"{len(ids):,} items match the current filter (sidebar).")
+    f = state.current_filter()
+    total = services.filter_count(f)
+    st.caption(f"{total:,} items match the current filter (sidebar).")
     sources = [n for n in services.systems() if n != CURATED]
-    if not sources or not ids:
+    if not sources or not total:
         st.info("Nothing to review: no tagging system or no item in the filter.")
         st.stop()
 
@@ -25,7 +29,12 @@ def main() -> None:
     action = c2.selectbox("Action", BULK_ACTIONS, key="bulk_action")
     order = c3.selectbox("Top tags by", BULK_ORDERS, key="bulk_order")
     top_k = c4.number_input("Top k per item (0 = all)", min_value=0, max_value=50, value=3, key="bulk_k")
-    versions = services.read(queries.item_versions, ids)  # what the reviewer sees now; checked again on submit
+    # what the reviewer sees now, checked again on submit; one batch is at most BULK_BATCH items
+    versions = services.read(queries.filtered_versions, f, BULK_BATCH)
+    if total > len(versions):
+        st.caption(f"One action decides the first {len(versions):,} of the {total:,} items; filter by review "
+                   "status 'unreviewed' to go through a large catalog a batch at a time.")
+    ids = list(versions)
     st.button(f"{action.capitalize()} the top {top_k or 'all'} {source} tags of {len(ids):,} items",
               key="bulk_apply", type="primary", on_click=services.run_action,
               args=(curation.bulk_decide, action, versions, source, who),
@@ -35,16 +44,15 @@ def main() -> None:
     st.subheader("Export curated tags")
     st.caption("Exports the curated tags of the items in the current filter. Cells that a spreadsheet would run "
                "as a formula (= + - @ tab CR) are prefixed with a quote.")
-    csv_text = services.read(export_curated, "csv", ids)
-    json_text = services.read(export_curated, "json", ids)
-    rows = csv_text.count("\n") - 1
-    c1, c2 = st.columns(2)
-    c1.download_button(f"Download CSV ({rows} tags)", csv_text, file_name="curated_tags.csv", mime="text/csv",
-                       key="export_csv")
-    c2.download_button("Download JSON", json_text, file_name="curated_tags.json", mime="application/json",
-                       key="export_json")
+    rows = services.read(queries.curated_count, f)
+    c1, c2 = st.columns(2)  # the files are built when a button is pressed, from the whole filter
+    c1.download_button(f"Download CSV ({rows:,} tags)", services.export_filter("csv", f),
+                       file_name="curated_tags.csv", mime="text/csv", key="export_csv")
+    c2.download_button("Download JSON", services.export_filter("json", f), file_name="curated_tags.json",
+                       mime="application/json", key="export_json")
     with st.expander("Preview", expanded=False):
-        st.code(csv_text[:3000] or "(no curated tags in the filter)", language=None)
+        preview = services.read(export_curated, "csv", services.read(queries.filtered_item_ids, f, PREVIEW_ITEMS))
+        st.code(preview[:3000] if rows else "(no curated tags in the filter)", language=None)
 
 
 main()

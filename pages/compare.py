@@ -11,17 +11,17 @@ PER_ROW = 4  # tables side by side; more systems wrap onto further rows so tags 
 
 def main() -> None:
     st.title("Compare tagging systems")
-    ids = services.filtered_ids(state.current_filter())
     item_id = services.current_item()
     if item_id is None:
         st.info("No item matches the filter (sidebar).")
         st.stop()
-    prev_id, next_id = views.prev_next(ids, item_id)
+    where = services.position(state.current_filter(), item_id)
     c1, c2, c3 = st.columns([1, 4, 1])
-    c1.button("◀ Previous", key="compare_prev", disabled=prev_id is None, on_click=state.open_item,
-              args=(prev_id,))
-    c3.button("Next ▶", key="compare_next", disabled=next_id is None, on_click=state.open_item, args=(next_id,))
-    position = f"{ids.index(item_id) + 1} of {len(ids)}" if item_id in ids else "not in the current filter"
+    c1.button("◀ Previous", key="compare_prev", disabled=where.prev_id is None, on_click=state.open_item,
+              args=(where.prev_id,))
+    c3.button("Next ▶", key="compare_next", disabled=where.next_id is None, on_click=state.open_item,
+              args=(where.next_id,))
+    position = f"{where.index:,} of {where.total:,}" if where.index else "not in the current filter"
     c2.caption(f"Item {position} in the current filter")
 
     detail = services.read(queries.item_detail, item_id)

@@ -14,9 +14,9 @@ from collections.abc import Callable
 import numpy as np
 from sqlalchemy import func, select
 
-from betag_engine.catalog.store import tag_matrix, user_sequences
+from betag_engine.catalog.store import interaction_counts, tag_matrix
 from betag_engine.curation.preview import preview
-from betag_engine.retrieval import popularity, rank
+from betag_engine.retrieval import rank
 from betag_engine.vocabulary import BIRANK, BM25, NATIVE, POPULAR
 from db.models import Interaction, Item
 from db.session import session_scope
@@ -46,7 +46,7 @@ def measure(url: str, system: str = NATIVE) -> list[dict]:
         tm = tag_matrix(s, system)
         load_tm = time.perf_counter() - t
         t = time.perf_counter()
-        pop = popularity(user_sequences(s), tm.item_ids)
+        pop = interaction_counts(s, tm.item_ids)  # what the app's Popular uses
         load_pop = time.perf_counter() - t
         # queries: items that have tags, and users with a typical history (the median length)
         tagged = tm.item_ids[np.diff(tm.matrix.indptr) > 0]

@@ -127,9 +127,21 @@ def user_sequences(session: Session) -> dict[int, list[int]]:
         Interaction.user_id, Interaction.timestamp, Interaction.position, Interaction.id
     )
     out: dict[int, list[int]] = defaultdict(list)
-    for user_id, item_id in session.execute(stmt):
+    for user_id, item_id in session.execute(stmt.execution_options(yield_per=50_000)):  # rows in batches
         out[user_id].append(item_id)
     return dict(out)
+
+
+def interaction_counts(session: Session, item_ids: np.ndarray) -> np.ndarray:
+    """Interactions per item, aligned with ``item_ids`` (Popular's scores in the app), counted by the database.
+
+    Returns:
+        float64 array of shape (len(item_ids),).
+    """
+    item_ids = np.asarray(item_ids, dtype=np.int64)
+    rows = session.execute(select(Interaction.item_id, func.count()).group_by(Interaction.item_id)).all()
+    counts = dict(rows)
+    return np.fromiter((counts.get(int(i), 0) for i in item_ids), dtype=np.float64, count=len(item_ids))
 
 
 @dataclass(frozen=True)

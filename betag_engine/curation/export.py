@@ -11,7 +11,7 @@ import io
 import json
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from betag_engine.vocabulary import CURATED
@@ -29,7 +29,7 @@ def escape_cell(value):
     return value
 
 
-def curated_records(session: Session, item_ids: Iterable[int] | None = None) -> list[dict]:
+def curated_records(session: Session, item_ids: Iterable[int] | Select | None = None) -> list[dict]:
     """Curated tags, one record per (item, tag), ordered by item then count (desc); ``item_ids`` limits them."""
     stmt = (
         select(Item.external_id, Item.title, ItemTag.tag, ItemTag.count, ItemTag.confidence)
@@ -38,12 +38,12 @@ def curated_records(session: Session, item_ids: Iterable[int] | None = None) -> 
         .where(TaggingSystem.name == CURATED)
         .order_by(Item.id, ItemTag.count.desc(), ItemTag.tag)
     )
-    if item_ids is not None:
-        stmt = stmt.where(Item.id.in_(list(item_ids)))
+    if item_ids is not None:  # a list of ids, or a SELECT of them (an app filter: the ids stay in the database)
+        stmt = stmt.where(Item.id.in_(item_ids if isinstance(item_ids, Select) else list(item_ids)))
     return [dict(zip(COLUMNS, row)) for row in session.execute(stmt)]
 
 
-def export_curated(session: Session, fmt: str = "csv", item_ids: Iterable[int] | None = None) -> str:
+def export_curated(session: Session, fmt: str = "csv", item_ids: Iterable[int] | Select | None = None) -> str:
     """The curated tags of ``item_ids`` (all items when None) as CSV text or a JSON list of items."""
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"fmt must be one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")

@@ -12,7 +12,7 @@ from betag_engine.errors import NotFoundError
 from betag_engine.retrieval.config import check_retriever
 from betag_engine.retrieval.queries import item_queries, tag_query, user_queries
 from betag_engine.retrieval.search import build_index, retrieve
-from betag_engine.types import TagMatrix, matrix_from_triples
+from betag_engine.types import TagMatrix
 
 
 class RankedItem(NamedTuple):
@@ -27,18 +27,36 @@ def with_item_tags(tag_matrix: TagMatrix, item_id: int, draft: Mapping[str, floa
     """A copy of ``tag_matrix`` whose row for ``item_id`` holds exactly ``draft`` (tag -> count).
 
     New tags become new columns (kept sorted); tags no item uses any more are dropped, so the result is what
-    the store would return after saving the draft.
+    the store would return after saving the draft. Integer work on the stored entries (no per-entry Python), so
+    a 100k-item matrix takes milliseconds.
     """
-    row_of = tag_matrix.row_of()
-    if int(item_id) not in row_of:
-        raise NotFoundError(f"item {item_id} is not in the tag matrix ({len(row_of)} items)")
-    row = row_of[int(item_id)]
+    ids = np.asarray(tag_matrix.item_ids)
+    hits = np.flatnonzero(ids == int(item_id))
+    if not len(hits):
+        raise NotFoundError(f"item {item_id} is not in the tag matrix ({len(ids)} items)")
+    row = int(hits[0])
     coo = sp.coo_matrix(tag_matrix.matrix)
     keep = coo.row != row
-    triples = [(int(tag_matrix.item_ids[r]), tag_matrix.tags[c], float(v))
-               for r, c, v in zip(coo.row[keep], coo.col[keep], coo.data[keep])]
-    triples += [(int(item_id), str(t), float(c)) for t, c in draft.items() if t and float(c) > 0]
-    return matrix_from_triples(tag_matrix.item_ids, triples)
+    col_of = {t: c for c, t in enumerate(tag_matrix.tags)}
+    names = list(tag_matrix.tags)
+    draft_cols, draft_vals = [], []
+    for tag, count in draft.items():
+        if tag and float(count) > 0:
+            if tag not in col_of:
+                col_of[tag] = len(names)
+                names.append(str(tag))
+            draft_cols.append(col_of[tag])
+            draft_vals.append(float(count))
+    rows = np.concatenate([coo.row[keep], np.full(len(draft_cols), row)]).astype(np.int64)
+    cols = np.concatenate([coo.col[keep], np.asarray(draft_cols, dtype=np.int64)]).astype(np.int64)
+    vals = np.concatenate([coo.data[keep], np.asarray(draft_vals, dtype=np.float64)])
+    used = np.unique(cols)
+    order = sorted(range(len(used)), key=lambda i: names[used[i]])  # the used columns, by tag name
+    new_col = np.empty(len(names), dtype=np.int64)
+    new_col[used[order]] = np.arange(len(used))
+    matrix = sp.csr_matrix((vals, (rows, new_col[cols])), shape=(len(ids), len(used)))
+    matrix.sum_duplicates()
+    return TagMatrix(matrix, ids, [names[used[i]] for i in order])
 
 
 def _query_vector(tm: TagMatrix, query, weighting: str) -> tuple[np.ndarray, np.ndarray]:

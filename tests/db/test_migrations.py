@@ -28,10 +28,12 @@ def test_models_match_migrations(db_url):
     from alembic.migration import MigrationContext
 
     from db.base import Base
+    from db.migrate import include_object
 
     engine = make_engine(db_url)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        context = MigrationContext.configure(conn, opts={"include_object": include_object})
+        diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert diff == [], f"models and migrations disagree; add a migration: {diff}"
 

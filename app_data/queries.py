@@ -203,8 +203,9 @@ def search_items(session: Session, f: ItemFilter, page: int = 1, page_size: int 
     ids = [i.id for i in items]
     native = item_tags(session, NATIVE, ids) if NATIVE in system_names(session) else {}
     systems: dict[int, list[str]] = {}
-    for item_id, name in session.execute(
-        select(ItemTag.item_id, TaggingSystem.name).join(TaggingSystem, TaggingSystem.id == ItemTag.system_id)
+    for item_id, name, _id in session.execute(  # the ordering column is selected too (PostgreSQL's DISTINCT rule)
+        select(ItemTag.item_id, TaggingSystem.name, TaggingSystem.id)
+        .join(TaggingSystem, TaggingSystem.id == ItemTag.system_id)
         .where(ItemTag.item_id.in_(ids)).distinct().order_by(TaggingSystem.id)
     ):
         systems.setdefault(item_id, []).append(name)

@@ -131,3 +131,48 @@ def test_tag_matrix_from_the_store_is_unchanged(session):
                                 "ON s.id = i.system_id WHERE s.name = 'native'")).all()
     ref = _reference_matrix(tm.item_ids, rows)
     assert tm.tags == ref.tags and (tm.matrix != ref.matrix).nnz == 0
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh database on the PostgreSQL server of BETAG_TEST_POSTGRES_URL (scripts/test-postgres.sh), dropped
+    afterwards; skipped without one."""
+    import os
+    import uuid
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    admin = os.environ.get("BETAG_TEST_POSTGRES_URL")
+    if not admin:
+        pytest.skip("no PostgreSQL server (BETAG_TEST_POSTGRES_URL)")
+    name = f"scale_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    yield make_url(admin).set(database=name).render_as_string(hide_password=False)
+    from db.session import forget_engines
+
+    forget_engines()
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+    engine.dispose()
+
+
+def test_search_on_postgresql_uses_the_tsvector_index(postgres_url):
+    from db.migrate import upgrade_head
+    from db.session import session_scope
+
+    upgrade_head(postgres_url)
+    with session_scope(postgres_url) as s:
+        s.add_all([Item(external_id="a1", title="Zephyr Organic Blender 1270", description=""),
+                   Item(external_id="a2", title="Kestrel Travel Mug", description="double wall"),
+                   Item(external_id="a3", title="Zephyr Kettle", description="")])
+    with session_scope(postgres_url) as s:
+        assert search.backend(s) == "tsvector"
+        assert _titles(s, ItemFilter(text="Blender Zephyr")) == ["Zephyr Organic Blender 1270"]
+        assert _titles(s, ItemFilter(text="zeph")) == ["Zephyr Organic Blender 1270", "Zephyr Kettle"]
+        assert _titles(s, ItemFilter(text="wall mug")) == _titles(s, ItemFilter(text="a2")) == ["Kestrel Travel Mug"]
+        assert _titles(s, ItemFilter(text="'); drop table items; --")) == []
+        names = {r[0] for r in s.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'items'"))}
+        assert "ix_items_text_search" in names

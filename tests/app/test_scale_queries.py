@@ -23,8 +23,12 @@ def _titles(session, f: ItemFilter) -> list[str]:
     return [r["title"] for r in queries.search_items(session, f, page_size=100).rows]
 
 
-def test_search_finds_words_in_any_order_and_prefixes(session):
-    assert search.backend(session) == "fts5"
+BOTH = pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+
+
+@BOTH
+def test_search_finds_words_in_any_order_and_prefixes(session, backend):
+    assert search.backend(session) == {"sqlite": "fts5", "postgresql": "tsvector"}[backend]
     star = _titles(session, ItemFilter(text="Wars Star"))
     assert star and all("Star Wars" in t for t in star)
     assert _titles(session, ItemFilter(text="star wars")) == star
@@ -35,6 +39,7 @@ def test_search_finds_words_in_any_order_and_prefixes(session):
     assert queries.filtered_count(session, ItemFilter(text=ext)) >= 1  # an exact external id still matches
 
 
+@BOTH
 def test_search_index_follows_inserts_updates_and_deletes(session):
     item = session.scalar(select(Item).order_by(Item.id).limit(1))
     item.title = "Zephyr Organic Blender 1270"
@@ -49,12 +54,14 @@ def test_search_index_follows_inserts_updates_and_deletes(session):
     assert _titles(session, ItemFilter(text="wall mug")) == []
 
 
+@BOTH
 def test_like_fallback_gives_the_same_answers(session, monkeypatch):
     fts = {w: _titles(session, ItemFilter(text=w)) for w in ("wars star", "empire strikes", "godfather")}
     monkeypatch.setattr(search, "backend", lambda _s: "like")
     assert {w: _titles(session, ItemFilter(text=w)) for w in fts} == fts
 
 
+@BOTH
 def test_position_counts_and_batches_without_listing_every_id(session):
     f = ItemFilter(native_tag="documentary")
     ids = queries.filtered_item_ids(session, f)
@@ -67,6 +74,7 @@ def test_position_counts_and_batches_without_listing_every_id(session):
     assert queries.filtered_item_ids(session, f, limit=2) == ids[:2]
 
 
+@BOTH
 def test_export_of_a_filter_equals_the_export_of_its_ids(session):
     from betag_engine.curation import approve_tags
 
@@ -132,47 +140,3 @@ def test_tag_matrix_from_the_store_is_unchanged(session):
     ref = _reference_matrix(tm.item_ids, rows)
     assert tm.tags == ref.tags and (tm.matrix != ref.matrix).nnz == 0
 
-
-@pytest.fixture
-def postgres_url():
-    """A fresh database on the PostgreSQL server of BETAG_TEST_POSTGRES_URL (scripts/test-postgres.sh), dropped
-    afterwards; skipped without one."""
-    import os
-    import uuid
-
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
-
-    admin = os.environ.get("BETAG_TEST_POSTGRES_URL")
-    if not admin:
-        pytest.skip("no PostgreSQL server (BETAG_TEST_POSTGRES_URL)")
-    name = f"scale_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield make_url(admin).set(database=name).render_as_string(hide_password=False)
-    from db.session import forget_engines
-
-    forget_engines()
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-    engine.dispose()
-
-
-def test_search_on_postgresql_uses_the_tsvector_index(postgres_url):
-    from db.migrate import upgrade_head
-    from db.session import session_scope
-
-    upgrade_head(postgres_url)
-    with session_scope(postgres_url) as s:
-        s.add_all([Item(external_id="a1", title="Zephyr Organic Blender 1270", description=""),
-                   Item(external_id="a2", title="Kestrel Travel Mug", description="double wall"),
-                   Item(external_id="a3", title="Zephyr Kettle", description="")])
-    with session_scope(postgres_url) as s:
-        assert search.backend(s) == "tsvector"
-        assert _titles(s, ItemFilter(text="Blender Zephyr")) == ["Zephyr Organic Blender 1270"]
-        assert _titles(s, ItemFilter(text="zeph")) == ["Zephyr Organic Blender 1270", "Zephyr Kettle"]
-        assert _titles(s, ItemFilter(text="wall mug")) == _titles(s, ItemFilter(text="a2")) == ["Kestrel Travel Mug"]
-        assert _titles(s, ItemFilter(text="'); drop table items; --")) == []
-        names = {r[0] for r in s.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'items'"))}
-        assert "ix_items_text_search" in names

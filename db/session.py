@@ -140,6 +140,16 @@ def retry_transaction(url: str, fn: Callable[[Session], T], attempts: int = RETR
     raise AssertionError("unreachable")
 
 
+def upsert(dialect_name: str, table):
+    """``INSERT`` for ``table`` with ``on_conflict_do_nothing`` / ``on_conflict_do_update`` (SQLite and PostgreSQL):
+    the way to add a row that a concurrent writer may add too, without either failing."""
+    if dialect_name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
 def begin_write(conn: Connection) -> None:
     """Start a write transaction on ``conn`` that owns the write lock from its first statement.
 

@@ -113,7 +113,7 @@ class RowChecker:
             errors: list[tuple[str, str]] = []
             ext = _value(cells, m.item_id, errors, check_id, "item id")
             tag = _value(cells, m.tag, errors, check_tag)
-            if ext is not None and ext not in self.known:
+            if ext is not None and (ext not in self.known or ext in self.refused_items):
                 errors.append((m.item_id, self._unknown(ext)))
             if errors:
                 self._refuse(source, unit, row, errors, cells)
@@ -131,7 +131,7 @@ class RowChecker:
             errors: list[tuple[str, str]] = []
             user = _value(cells, m.user_id, errors, check_id, "user id")
             ext = _value(cells, m.item_id, errors, check_id, "item id")
-            if ext is not None and ext not in self.known:
+            if ext is not None and (ext not in self.known or ext in self.refused_items):
                 errors.append((m.item_id, self._unknown(ext)))
             ts = _value(cells, m.timestamp, errors, check_timestamp, self.rule, self._ts_cache)
             rating = _optional(cells, m.rating, errors, check_rating, low, high, default=None)

@@ -35,6 +35,9 @@ _ISO = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{
                   r"(?:Z|z|[+-][0-9]{2}:?[0-9]{2})?")
 _RELATIVE = re.compile(r"\b(?:now|today|tonight|yesterday|tomorrow|ago|last|next|this)\b", re.I)
 _DAY_MONTH = re.compile(r"[0-9]{1,2}[/.\-][0-9]{1,2}[/.\-][0-9]{2,4}(?:\b|$)")
+# What "stripped" removes: spaces, tab and line breaks, and the Unicode space characters. Not str.strip()'s other
+# whitespace (\x0b, \x0c, \x1c-\x1f, \x85), which are control characters and are refused, not silently dropped.
+_SPACES = " \t\n\r\u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
 TIMESTAMP_FORMATS = ("auto", "epoch", "iso")  # or a strptime pattern such as "%d/%m/%Y %H:%M"
 
 
@@ -105,7 +108,7 @@ def as_text(value: Any, *, integer_floats: bool = False) -> str:
 
 def check_text(value: Any, limit: int = MAX_TEXT_CHARS, multiline: bool = True) -> str:
     """Free text (title, description, metadata): stripped; tab and line breaks allowed when ``multiline``."""
-    text = as_text(value).strip()
+    text = as_text(value).strip(_SPACES)
     bad = (_CONTROL_BUT_WHITESPACE if multiline else _ANY_CONTROL).search(text)
     if bad:
         raise Refused(f"contains {_describe(bad.group())} at character {bad.start() + 1}")
@@ -116,7 +119,7 @@ def check_text(value: Any, limit: int = MAX_TEXT_CHARS, multiline: bool = True) 
 
 def check_id(value: Any, what: str = "id") -> str:
     """An item or user id: non-empty, one line, no control characters, at most MAX_ID_CHARS characters."""
-    text = (value if isinstance(value, str) else as_text(value, integer_floats=True)).strip()
+    text = (value if isinstance(value, str) else as_text(value, integer_floats=True)).strip(_SPACES)
     if not text:
         raise Refused(f"empty {what}")
     bad = _ANY_CONTROL.search(text)
@@ -138,7 +141,7 @@ def check_name(value: str, what: str = "name", limit: int = MAX_NAME_CHARS) -> s
 def check_tag(value: Any) -> str:
     """The one tag rule of every import path: the normalised tag, or Refused (empty, control characters, nothing
     left after normalisation, longer than MAX_TAG_CHARS)."""
-    text = as_text(value).strip()
+    text = as_text(value).strip(_SPACES)
     if not text:
         raise Refused("empty tag")
     bad = _ANY_CONTROL.search(text)
@@ -158,18 +161,18 @@ def check_tag_list(value: Any, separator: str) -> list[str]:
     """The items file's ``tags`` cell: pieces split by ``separator`` (empty pieces ignored), each by
     :func:`check_tag`; duplicates after normalisation are kept once, in the order given."""
     out: dict[str, None] = {}
-    pieces = [p for p in as_text(value).split(separator) if p.strip()]
+    pieces = [p for p in as_text(value).split(separator) if p.strip(_SPACES)]
     for n, piece in enumerate(pieces, start=1):
         try:
             out[check_tag(piece)] = None
         except Refused as exc:
-            raise Refused(f"tag {n} of {len(pieces)} ({piece.strip()[:40]!r}): {exc}") from None
+            raise Refused(f"tag {n} of {len(pieces)} ({piece.strip(_SPACES)[:40]!r}): {exc}") from None
     return list(out)
 
 
 def check_rating(value: Any, low: float, high: float) -> float | None:
     """A rating: a finite number in [low, high] written with ASCII digits; "" or None is no rating."""
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if value is None or (isinstance(value, str) and not value.strip(_SPACES)):
         return None
     if isinstance(value, bool):
         raise Refused(f"a boolean ({value}) is not a rating")
@@ -178,7 +181,7 @@ def check_rating(value: Any, low: float, high: float) -> float | None:
         if isinstance(value, float) and math.isnan(value):
             return None  # a missing value in a numeric column (Parquet null, DataFrame NaN)
     else:
-        text = as_text(value).strip()
+        text = as_text(value).strip(_SPACES)
         if not _NUMBER.fullmatch(text):
             raise Refused(f"not a number: {text[:40]!r} (write it with digits 0-9, e.g. 4 or 3.5)")
         number = float(text)
@@ -192,7 +195,7 @@ def check_rating(value: Any, low: float, high: float) -> float | None:
 def check_timestamp(value: Any, rule: TimestampRule, cache: dict | None = None) -> float:
     """A timestamp as epoch seconds (UTC), by ``rule``; Refused says why a value is not one."""
     if isinstance(value, str):
-        text = value.strip()
+        text = value.strip(_SPACES)
         if cache is not None and text in cache:
             return cache[text]
         stamp = _parse_text(text, rule)

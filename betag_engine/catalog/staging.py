@@ -37,7 +37,7 @@ from sqlalchemy import (
 
 from betag_engine.vocabulary import UNREVIEWED
 from db.models import Interaction, Item, ItemTag, TaggingSystem, User, utcnow
-from db.session import begin_write
+from db.session import begin_write, upsert
 
 _meta = MetaData()
 stage_items = Table(
@@ -172,12 +172,8 @@ def count(conn: Connection, table: Table) -> int:
     return int(conn.scalar(select(func.count()).select_from(table)) or 0)
 
 
-def _upsert(conn: Connection, table, **kw):
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table, **kw)
+def _upsert(conn: Connection, table):
+    return upsert(conn.dialect.name, table)
 
 
 def publish(conn: Connection, native_system: str, native_kind: str, native_model: str,

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from betag_engine.errors import NotFoundError
 from betag_engine.types import TagMatrix, TagScore, matrix_from_triples
 from betag_engine.vocabulary import SYSTEM_KINDS
-from db.models import Interaction, Item, ItemTag, TaggingSystem
+from db.models import Interaction, Item, ItemTag, TaggingSystem, utcnow
+from db.session import upsert
 
 
 def get_system(session: Session, name: str) -> TaggingSystem:
@@ -35,14 +36,19 @@ def list_system_names(session: Session) -> list[str]:
 def ensure_system(
     session: Session, name: str, kind: str, model: str = "", params: Mapping[str, Any] | None = None
 ) -> TaggingSystem:
-    """Get the system called ``name`` or create it; ``model``/``params`` are updated when given."""
+    """Get the system called ``name`` or create it; ``model``/``params`` are updated when given.
+
+    Creating it cannot collide with another writer creating it at the same moment (two reviewers' first decisions,
+    an import and a job): the row is inserted unless present, then read."""
     if kind not in SYSTEM_KINDS:
         raise ValueError(f"kind must be one of {', '.join(SYSTEM_KINDS)}, got {kind!r}")
     system = session.scalar(select(TaggingSystem).where(TaggingSystem.name == name))
     if system is None:
-        system = TaggingSystem(name=name, kind=kind, model=model, params=dict(params or {}))
-        session.add(system)
-        session.flush()
+        now = utcnow()
+        session.execute(upsert(session.get_bind().dialect.name, TaggingSystem.__table__).values(
+            name=name, kind=kind, model=model, params=dict(params or {}), created_at=now, updated_at=now
+        ).on_conflict_do_nothing(index_elements=["name"]))
+        system = session.scalar(select(TaggingSystem).where(TaggingSystem.name == name))
     else:
         if model:
             system.model = model

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import tempfile
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -209,19 +210,35 @@ def run_action(fn: Callable, *args, success: str = "", **kwargs) -> Any:
     return result
 
 
-def import_uploads(uploads: Sequence[Any], mapping: ColumnMapping, options: ImportOptions | None = None,
+def import_uploads(uploads: Sequence[Any], mapping: ColumnMapping, options: dict[str, Any] | None = None,
                    progress: Callable[[ImportProgress], None] | None = None) -> ImportSummary:
-    """Import uploaded items / interactions / tags files (None where not given); all or nothing unless
-    ``options.skip_invalid``.
+    """Import uploaded items / interactions / tags files (None where not given): all or nothing unless
+    ``options["skip_invalid"]``, whose report of refused rows goes to DATA_DIR/import-reports/.
 
     Raises:
-        ImportValidationError: every bad row; nothing was changed.
+        ImportValidationError: every bad row; nothing was changed. ValueError: an option is wrong.
     """
+    values = dict(options or {})
+    if values.get("skip_invalid"):
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        values["report_path"] = str(settings().data_dir / "import-reports" / f"refused-{stamp}.csv")
+    checked = ImportOptions(**values)
     with tempfile.TemporaryDirectory() as tmp:
         paths = [_save(tmp, f) for f in uploads]
-        summary = import_files(url(), *paths, mapping=mapping, options=options, progress=progress)
+        summary = import_files(url(), *paths, mapping=mapping, options=checked, progress=progress)
     changed()
     return summary
+
+
+def import_outcome(summary: ImportSummary) -> str:
+    """One line for people: what an import added, updated and skipped."""
+    return (f"{summary.items_added:,} items added, {summary.items_updated:,} updated; {summary.users_added:,} users "
+            f"added; {summary.interactions_added:,} interactions added ({summary.interactions_skipped:,} already "
+            f"there); native tags set on {summary.items_tagged:,} items")
+
+
+def read_bytes(path: str) -> bytes:
+    return Path(path).read_bytes() if path else b""
 
 
 def _save(folder: str, upload) -> str | None:

@@ -275,6 +275,25 @@ def test_evaluation_dashboard_reads_a_pipeline_report(app, demo_url):
 def test_import_page_lists_bad_rows(app, tmp_path):
     goto(app, "import_data")
     assert app.button(key="import_run").disabled
+    bad = b"item_id,title\nA1,One\nA1,Again\nB2,Ti\x00tle\n"
+    app.file_uploader(key="import_items").set_value(("items.csv", bad, "text/csv"))
+    app.run()
+    app.button(key="import_run").click().run()
+    assert not app.exception
+    assert "Import refused: 2 problem(s). Nothing was changed." in app.error[0].value
+    problems = app.dataframe[0].value
+    assert problems[["file", "row", "field"]].values.tolist() == [["items.csv", 3, "item_id"],
+                                                                  ["items.csv", 4, "title"]]
+
+
+def test_import_page_skips_invalid_rows_when_asked(app, demo_url):
+    goto(app, "import_data")
+    app.file_uploader(key="import_items").set_value(("items.csv", b"item_id,title\nN1,New\nN2,\n", "text/csv"))
+    app.checkbox(key="import_skip_invalid").check()
+    app.run()
+    app.button(key="import_run").click().run()
+    assert not app.exception and not app.error
+    assert "1 items added" in app.success[0].value and "1 row(s) were refused" in app.warning[0].value
 
 
 def test_popular_preview_after_an_import_that_adds_items(app):
@@ -287,7 +306,7 @@ def test_popular_preview_after_an_import_that_adds_items(app):
     app.file_uploader(key="import_items").set_value(("items.csv", b"item_id,title\nNEW1,A new film\n", "text/csv"))
     app.run()
     app.button(key="import_run").click().run()
-    assert app.success and "items_added=1" in app.success[0].value
+    assert app.success and "1 items added" in app.success[0].value
     goto(app, "retrieval")
     app.selectbox(key="rp_retriever").select("popular").run()
     assert not app.error, [e.value for e in app.error]

@@ -18,6 +18,8 @@ BASE = "base"  # one LLM prompt per item (BETag eq. 1)
 TAGGPT = "taggpt"  # TagGPT: samples, frequency filter, semantic fusion
 BETAG = "betag"  # BETag: m beams of the behaviour-finetuned model, counted over beams (eqs. 2-5)
 BETAG_NOFT = "betag-noft"  # ablation: BETag beams from the base model without finetuning
+BETAG_PAPER = "betag-paper"  # ablation: the paper's configuration (no behaviour in the prompt)
+CF_TAGS = "cf-tags"  # behaviour-propagated base tags of an item's training successors (no LLM; eqs. 4-5)
 CURATED = "curated"  # tags approved by reviewers
 BEAM_SWEEP_PREFIX = "betag-m"  # default of BetagParams.sweep_prefix: system <prefix><m> holds the first m beams
 DEFAULT_ADAPTER = BETAG  # the LoRA adapter the finetune job writes and the betag job reads by default
@@ -28,7 +30,7 @@ SYSTEM_ORDER = (*TABLE2_SYSTEMS, CURATED)  # left to right in the app (Compare s
 
 # ``tagging_systems.kind``: the method that wrote a system (a system's name is free; its kind is one of these).
 CUSTOM = "custom"
-SYSTEM_KINDS = (NATIVE, BASE, TAGGPT, BETAG, CURATED, CUSTOM)
+SYSTEM_KINDS = (NATIVE, BASE, TAGGPT, BETAG, CF_TAGS, CURATED, CUSTOM)
 
 # --- built-in catalogs (betag_engine.catalog.movielens) -------------------------------------------------------
 ML_100K, ML_1M = "ml-100k", "ml-1m"
@@ -102,6 +104,7 @@ class JobKind:
 BASE_TAGS = "base-tags"
 TAGGPT_JOB = TAGGPT  # tagging jobs are named after the system they write by default
 FINETUNE = "finetune"
+CF_TAGS_JOB = CF_TAGS
 BETAG_JOB = BETAG
 CONFIDENCE = "confidence"
 EVALUATE = "evaluate"
@@ -119,6 +122,8 @@ JOB_KINDS: dict[str, JobKind] = {
                 on_generate_page=True),
         JobKind(BETAG_JOB, "tagging.betag", "betag_job", "BetagParams", "BETag tags (m beams per item)",
                 on_generate_page=True, generate_method=BETAG),
+        JobKind(CF_TAGS_JOB, "tagging.cf_tags", "cf_tags_job", "CfTagsParams",
+                "cf-tags (behaviour-propagated base tags, no LLM)", on_generate_page=True, generate_method=CF_TAGS),
         JobKind(CONFIDENCE, "tagging.confidence", "confidence_job", "ConfidenceParams",
                 "Tag confidence (P(Yes) of a judging prompt)", generate_method=CONFIDENCE),
         JobKind(EVALUATE, "experiments.evaluate", "evaluate_job", "EvaluateParams", "Evaluation (HR@10 / NDCG@10)",

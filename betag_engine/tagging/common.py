@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from betag_engine.catalog.store import all_item_ids, user_sequences
+from betag_engine.catalog.store import all_item_ids, item_tags, user_sequences
 from betag_engine.jobs.runner import JobContext
+from betag_engine.tagging.sequences import training_sequences
 
 
 def popular_item_ids(session: Session, n: int | None = None) -> list[int]:
@@ -74,3 +76,29 @@ def aggregate_beams(beams: Iterable[Iterable[str]]) -> dict[str, int]:
     for beam in beams:
         counts.update(set(beam))
     return dict(counts)
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """What the behaviour stages learn from.
+
+    Attributes:
+        items: the selected items (``select_items``), in selection order.
+        train: user -> training items (the evaluation's leave-one-last training part of the sequences restricted
+            to the selection), oldest first, without items that have no base tags.
+        tags: item -> its first ``max_tags`` base tags, for every item the base system tags.
+    """
+
+    items: list[int]
+    train: dict[int, list[int]]
+    tags: dict[int, list[str]]
+
+
+def training_data(session: Session, base_system: str, max_tags: int, item_ids: Sequence[int] | None = None,
+                  limit: int | None = None) -> TrainingData:
+    """Load the training split of the selection and the base tags (validation/test interactions never enter)."""
+    items = select_items(session, {"item_ids": item_ids, "limit": limit})
+    tags = {i: [t.tag for t in ts][:max_tags] for i, ts in item_tags(session, base_system).items()}
+    train = training_sequences(user_sequences(session), set(items))
+    train = {u: [i for i in seq if tags.get(i)] for u, seq in train.items()}
+    return TrainingData(items, {u: seq for u, seq in train.items() if seq}, tags)

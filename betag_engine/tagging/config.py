@@ -69,6 +69,13 @@ class PromptConfig:
         """Inference prompt (§3.4): instruction, the item's base tags as line 1, then an open line 2."""
         return f"{self.instruction}\n{tag_line(base_tags)}\n"
 
+    def context_prompt(self, base_tags: list[str], pairs: list[tuple[list[str], list[str]]]) -> str:
+        """BETag's prompt with behaviour in context: the instruction, then each (item, successor) pair of the
+        behaviour graph as two lines of the same sequence format, the most relevant pair last, then the item's
+        base tags and an open line. The model sees in its prompt what followed this item (or items like it)."""
+        shown = "".join(f"{tag_line(a)}\n{tag_line(b)}\n" for a, b in reversed(pairs))
+        return f"{self.instruction}\n{shown}{tag_line(base_tags)}\n"
+
     def judge_prompt(self, item_text: str, tag: str) -> str:
         return self.judge_template.replace("{item}", _one_line(item_text)).replace("{tag}", tag)
 

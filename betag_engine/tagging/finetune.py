@@ -21,12 +21,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from betag_engine.catalog.store import item_tags, user_sequences
 from betag_engine.jobs.runner import JobContext
-from betag_engine.tagging.common import select_items
+from betag_engine.tagging.common import training_data
 from betag_engine.tagging.config import PromptConfig, tag_line
-from betag_engine.tagging.params import item_ids_field, limit_field, model_field, prompt_field, with_global_seed
-from betag_engine.tagging.sequences import Example, build_examples, data_hash, training_sequences
+from betag_engine.tagging.params import (
+    holdout_field,
+    item_ids_field,
+    limit_field,
+    model_field,
+    prompt_field,
+    with_global_seed,
+)
+from betag_engine.tagging.sequences import Example, build_examples, data_hash
 from betag_engine.vocabulary import BASE, DEFAULT_ADAPTER
 
 HEADS = ("tags", "full")
@@ -40,6 +46,7 @@ class FinetuneParams:
     base_system: str = field(default=BASE, metadata={"help": "Tagging system whose tags write the sequences."})
     item_ids: list[int] | None = item_ids_field()
     limit: int | None = limit_field()
+    holdout_items: list[int] = holdout_field()
     users: int | None = field(default=None, metadata={"help": "Sample this many users (null = all)."})
     window: int = field(default=15, metadata={"help": "Max consecutive items per example (paper: 15)."})
     epochs: int = field(default=1, metadata={"help": "Epochs; a rerun with more epochs continues the adapter."})
@@ -75,16 +82,16 @@ def adapter_dir(name: str, cache_dir: Path) -> Path:
 
 
 def load_training_data(session, p: FinetuneParams) -> tuple[dict[int, list[int]], dict[int, list[str]]]:
-    """(training sequences restricted to the selected items and sampled users, base tags per item)."""
-    keep = set(select_items(session, {"item_ids": p.item_ids, "limit": p.limit}))
-    tags = {i: [t.tag for t in ts][: p.max_tags_per_item] for i, ts in item_tags(session, p.base_system).items()}
-    train = training_sequences(user_sequences(session), keep)
-    train = {u: [i for i in seq if tags.get(i)] for u, seq in train.items()}
+    """(training sequences restricted to the selected items, without held-out items, of the sampled users;
+    base tags per item)."""
+    data = training_data(session, p.base_system, p.max_tags_per_item, item_ids=p.item_ids, limit=p.limit)
+    held = set(p.holdout_items)
+    train = {u: [i for i in seq if i not in held] for u, seq in data.train.items()}
     train = {u: seq for u, seq in train.items() if len(seq) >= 2}
     if p.users and len(train) > p.users:
         chosen = random.Random(p.seed).sample(sorted(train), p.users)
         train = {u: train[u] for u in sorted(chosen)}
-    return train, tags
+    return train, data.tags
 
 
 def encode_batch(tokenizer, examples: list[Example], max_tokens: int):

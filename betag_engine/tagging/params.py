@@ -31,3 +31,9 @@ def prompt_field() -> Any:
     """The ``prompt`` parameter of the tagging jobs: ``config.PromptConfig`` fields."""
     return field(default_factory=dict, metadata={"help": "PromptConfig fields: a domain preset "
                                                          "({\"domain\": \"products\"}) and/or templates."})
+
+
+def holdout_field() -> Any:
+    """The ``holdout_items`` parameter of the behaviour stages: cold items whose behaviour is ignored."""
+    return field(default_factory=list, metadata={"help": "Items treated as cold: every interaction with them is left "
+                                                         "out of the behaviour the job learns from."})

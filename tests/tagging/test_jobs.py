@@ -156,3 +156,47 @@ def test_finetuning_is_reproducible(tiny_model, demo_url):
         weights.append(load_file(adapter_dir(name, load_settings().model_cache_dir) / "adapter_model.safetensors"))
     assert weights[0].keys() == weights[1].keys()
     assert all(weights[0][k].equal(weights[1][k]) for k in weights[0])
+
+
+def _native_as_base(url, n):
+    """Give the n most popular items their genres as base tags (a random model's base tags are often empty)."""
+    with session_scope(url) as s:
+        pool = popular_item_ids(s, n)
+        native = item_tags(s, "native", pool)
+        system = ensure_system(s, "base", "base")
+        for i in pool:
+            set_item_tags(s, system, i, {t.tag: 1.0 for t in native.get(i, [])})
+    return pool
+
+
+def test_cf_tags_job_propagates_training_successors_and_skips_holdout(demo_url):
+    from betag_engine.tagging.cf_tags import cf_tags_job
+
+    pool = _native_as_base(demo_url, 30)
+    cold = pool[:3]
+    result = _run("cf-tags", cf_tags_job, {"limit": 30, "m": 4, "holdout_items": cold}, demo_url)
+    assert result["items"] == 30 and result["holdout_items"] == 3 and result["items_with_behaviour"] == 27
+    with session_scope(demo_url) as s:
+        base = item_tags(s, "base", pool)
+        cf = item_tags(s, "cf-tags", pool)
+    for i in cold:  # nothing to propagate: exactly the base tags, once each
+        assert {t.tag: t.count for t in cf[i]} == {t.tag: 1.0 for t in base[i]}
+    warm = [i for i in pool if i not in cold]
+    assert all(max(t.count for t in cf[i]) <= 5 for i in warm)  # base line + at most m = 4 successor lines
+    assert sum(len(cf[i]) > len(base[i]) for i in warm) > 20  # successors add tags to most items
+
+
+def test_betag_with_behaviour_context_shows_successor_lines(tiny_model, demo_url):
+    pool = _native_as_base(demo_url, 12)
+    params = {"system": "betag-ctx", "adapter": None, "limit": 12, "m": 2, "max_new_tokens": 6,
+              "context": "behaviour", "context_pairs": 3, "holdout_items": pool[:2], "content_neighbours": 2}
+    result = _run("betag", betag_job, params, demo_url)
+    assert result["items"] == 12
+    with session_scope(demo_url) as s:
+        rows = dict(s.query(JobCheckpoint.unit, JobCheckpoint.payload).filter(JobCheckpoint.unit.like("item-%")))
+    shown = {int(u.split("-")[1]): p["context"] for u, p in rows.items()}
+    assert all(1 <= len(pairs) <= 3 for pairs in shown.values())
+    for cold in pool[:2]:  # a cold item shows its neighbours' pairs, never itself or another cold item
+        assert all(a != cold and b not in pool[:2] for a, b in shown[cold])
+    warm = pool[2]
+    assert all(a == warm for a, _ in shown[warm])

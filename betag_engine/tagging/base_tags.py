@@ -9,14 +9,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from betag_engine.catalog.store import ensure_system, item_texts, set_item_tags
+from betag_engine.catalog.store import ensure_system, set_item_tags
 from betag_engine.jobs.runner import JobContext
 from betag_engine.llm.interface import GenerationConfig, LLMBackend
 from betag_engine.tagging.common import run_item_batches, select_items
 from betag_engine.tagging.config import PromptConfig
+from betag_engine.tagging.item_text import ItemInfo, item_infos
 from betag_engine.tagging.params import item_ids_field, limit_field, model_field, prompt_field
 from betag_engine.tagging.parsing import parse_tags
-from betag_engine.vocabulary import BASE
+from betag_engine.vocabulary import BASE, NATIVE
 
 
 @dataclass
@@ -39,13 +40,13 @@ class BaseTagParams:
 
 
 def generate_base_tags(
-    backend: LLMBackend, texts: list[str], prompt: PromptConfig, params: BaseTagParams
+    backend: LLMBackend, items: list[ItemInfo], prompt: PromptConfig, params: BaseTagParams
 ) -> list[list[str]]:
     """Base tags of each item text (greedy, one completion each). Returns one tag list per text."""
     config = GenerationConfig(
         max_new_tokens=params.max_new_tokens, temperature=0.0, repetition_penalty=params.repetition_penalty
     )
-    outputs = backend.generate([prompt.base_prompt(t) for t in texts], config)
+    outputs = backend.generate([prompt.base_prompt(info) for info in items], config)
     return [parse_tags(out[0] if out else "", max_tags=params.max_tags) for out in outputs]
 
 
@@ -65,9 +66,9 @@ def base_tags_job(ctx: JobContext, params: dict) -> dict:
 
     def work(session, batch: list[int]) -> None:
         nonlocal empty
-        texts = item_texts(session, batch)
+        infos = item_infos(session, batch, NATIVE)
         system = ensure_system(session, p.system, BASE)
-        tags = generate_base_tags(backend, [texts.get(i, "") for i in batch], prompt, p)
+        tags = generate_base_tags(backend, [infos.get(i, ItemInfo("")) for i in batch], prompt, p)
         for item_id, item_tags in zip(batch, tags):
             empty += not item_tags
             set_item_tags(session, system, item_id, {t: 1.0 for t in item_tags})

@@ -82,17 +82,21 @@ Neighbours = Callable[[int, int], list[int]]  # (item, k) -> the k nearest items
 
 
 def context_pairs(graph: BehaviourGraph, item: int, k: int, alpha: float = 0.0,
-                  neighbours: Neighbours | None = None, n_neighbours: int = 3) -> list[tuple[int, int]]:
+                  neighbours: Neighbours | None = None, n_neighbours: int = 3,
+                  as_cold: bool = False) -> list[tuple[int, int]]:
     """Up to ``k`` (source, successor) pairs to show the LLM for ``item``, most relevant first.
 
-    An item with behaviour is its own source: its top-``k`` successors. An item without behaviour (cold) takes
-    the top successors of its ``n_neighbours`` nearest content neighbours in rounds (every neighbour's best
-    successor, then every neighbour's second best, ...), so the prompt has the same number of lines either way.
+    An item with behaviour is its own source: its top-``k`` successors. An item without behaviour (cold), or one
+    shown ``as_cold`` (finetuning examples that teach the cold case), takes the top successors of its
+    ``n_neighbours`` nearest content neighbours in rounds (every neighbour's best successor, then every
+    neighbour's second best, ...), never the item itself, so the prompt has the same number of lines either way.
     """
-    if graph.has_behaviour(item) or neighbours is None:
+    if not as_cold and (graph.has_behaviour(item) or neighbours is None):
         return [(item, j) for j in graph.top_successors(item, k, alpha)]
-    near = neighbours(item, n_neighbours)
-    ranked = {n: graph.top_successors(n, k, alpha) for n in near}
+    if neighbours is None:
+        return []
+    near = [n for n in neighbours(item, n_neighbours + 1) if n != item][:n_neighbours]
+    ranked = {n: [j for j in graph.top_successors(n, k + 1, alpha) if j != item][:k] for n in near}
     pairs: list[tuple[int, int]] = []
     for r in range(k):
         for n in near:

@@ -21,25 +21,20 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from betag_engine.catalog.store import ensure_system, item_tags, item_texts, set_item_tags
+from betag_engine.catalog.store import ensure_system, item_tags, set_item_tags
 from betag_engine.jobs.runner import JobContext
 from betag_engine.llm.interface import GenerationConfig, LLMBackend
-from betag_engine.tagging.behaviour import behaviour_graph, context_pairs
-from betag_engine.tagging.common import aggregate_beams, run_item_batches, select_items, training_data
+from betag_engine.tagging.common import aggregate_beams, run_item_batches, select_items
 from betag_engine.tagging.config import PromptConfig
-from betag_engine.tagging.content import ContentNeighbours, neighbour_text
+from betag_engine.tagging.context import ContextOptions, behaviour_prompter
 from betag_engine.tagging.finetune import adapter_dir
-from betag_engine.tagging.fusion import make_embed
-from betag_engine.tagging.params import holdout_field, item_ids_field, limit_field, model_field, with_global_seed
+from betag_engine.tagging.params import item_ids_field, limit_field, model_field, with_global_seed
 from betag_engine.tagging.parsing import parse_tags
 from betag_engine.vocabulary import BASE, BEAM_SWEEP_PREFIX, BETAG, DEFAULT_ADAPTER
 
-NO_CONTEXT, BEHAVIOUR_CONTEXT = "none", "behaviour"
-CONTEXTS = (NO_CONTEXT, BEHAVIOUR_CONTEXT)
-
 
 @dataclass
-class BetagParams:
+class BetagParams(ContextOptions):
     system: str = field(default=BETAG, metadata={"help": "Tagging system written."})
     adapter: str | None = field(default=DEFAULT_ADAPTER, metadata={"help": "Adapter name; null = base model (no FT)."})
     m: int = field(default=10, metadata={"help": "Beams (samples) per item."})
@@ -63,26 +58,10 @@ class BetagParams:
     prompt: dict[str, Any] | None = field(default=None, metadata={"help": "PromptConfig fields; null = the "
                                                                           "adapter's training prompt."})
     seed: int | None = field(default=None, metadata={"help": "Sampling seed; null = BETAG_SEED."})
-    context: str = field(default=NO_CONTEXT, metadata={
-        "help": "What the prompt shows besides the item's base tags: none (the paper) | behaviour (the base-tag "
-                "lines of (item, successor) pairs of the training behaviour graph; items without behaviour show "
-                "their content neighbours' pairs: LLM4Tag's recall)."})
-    context_pairs: int = field(default=6, metadata={"help": "Pairs shown with context=behaviour."})
-    lift_alpha: float = field(default=0.5, metadata={"help": "Successors ranked by count / popularity ** alpha."})
-    content_neighbours: int = field(default=3, metadata={"help": "Nearest items (text embedding) whose pairs a "
-                                                                 "cold item shows (0 = none)."})
-    embedding_model: str = field(default="", metadata={"help": "Sentence-transformers folder for content "
-                                                               "neighbours; default BETAG_EMBEDDING_MODEL."})
-    holdout_items: list[int] = holdout_field()
-
     def __post_init__(self) -> None:
         if self.m < 1:
             raise ValueError(f"m must be >= 1, got {self.m}")
-        if self.context not in CONTEXTS:
-            raise ValueError(f"context must be one of {', '.join(CONTEXTS)}, got {self.context!r}")
-        for name in ("context_pairs", "content_neighbours"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        self.check_context()
         bad = [s for s in self.sweep if not 1 <= int(s) <= self.m]
         if bad:
             raise ValueError(f"sweep values must be between 1 and m={self.m}, got {bad}")
@@ -95,44 +74,6 @@ def sample_beams(backend: LLMBackend, prompts: list[str], p: BetagParams) -> lis
                               diverse_beams=p.diverse_beams, diversity_penalty=p.diversity_penalty, seed=p.seed)
     outputs = backend.generate(prompts, config)
     return [[parse_tags(o, max_tags=p.max_tags) for o in outs] for outs in outputs]
-
-
-class Prompter:
-    """Writes each item's BETag prompt: the paper's (base tags only) or with behaviour in context."""
-
-    def __init__(self, prompt: PromptConfig, p: BetagParams, base: dict[int, list[str]], graph=None,
-                 neighbours=None):
-        self.prompt, self.p, self.base, self.graph, self.neighbours = prompt, p, base, graph, neighbours
-
-    def pairs(self, item: int) -> list[tuple[int, int]]:
-        """The (source, successor) pairs shown for ``item`` (none without behaviour context)."""
-        if self.graph is None:
-            return []
-        found = context_pairs(self.graph, item, self.p.context_pairs, self.p.lift_alpha, self.neighbours,
-                              self.p.content_neighbours)
-        return [(a, b) for a, b in found if self.base.get(a) and self.base.get(b)]
-
-    def __call__(self, item: int) -> str:
-        if self.graph is None:
-            return self.prompt.betag_prompt(self.base[item])
-        lines = [(self.base[a], self.base[b]) for a, b in self.pairs(item)]
-        return self.prompt.context_prompt(self.base[item], lines)
-
-
-def _prompter(session, settings, prompt: PromptConfig, p: BetagParams, base: dict[int, list[str]]) -> Prompter:
-    """The job's prompter; with behaviour context it loads the training split, and content neighbours if any
-    selected item lacks behaviour."""
-    if p.context == NO_CONTEXT:
-        return Prompter(prompt, p, base)
-    data = training_data(session, p.base_system, p.max_tags_per_item, item_ids=p.item_ids, limit=p.limit)
-    graph = behaviour_graph(data.train, p.holdout_items)
-    neighbours = None
-    if p.content_neighbours and any(not graph.has_behaviour(i) for i in data.items):
-        texts = item_texts(session, data.items)
-        embed = make_embed(p.embedding_model or settings.embedding_model)
-        neighbours = ContentNeighbours({i: neighbour_text(texts.get(i, ""), base.get(i, [])) for i in data.items},
-                                       [i for i in data.items if graph.has_behaviour(i)], embed)
-    return Prompter(prompt, p, base, graph, neighbours)
 
 
 def _prompt_for(p: BetagParams, adapter_path) -> PromptConfig:
@@ -160,7 +101,7 @@ def betag_job(ctx: JobContext, params: dict) -> dict:
     with ctx.session() as s:
         base = {i: [t.tag for t in ts][: p.max_tags_per_item] for i, ts in item_tags(s, p.base_system).items()}
         item_ids = [i for i in select_items(s, params) if base.get(i)]
-        prompter = _prompter(s, ctx.settings, prompt, p, base)
+        prompter = behaviour_prompter(s, ctx.settings, prompt, p, base)
         for name, m in systems.items():
             ensure_system(s, name, BETAG, model=backend.description,
                           params={**params, "m": m, "beams_from_run_of": p.m, "prompt": prompt.to_dict()})

@@ -11,12 +11,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from betag_engine.catalog.store import get_system, item_tags, item_texts, set_confidences
+from betag_engine.catalog.store import get_system, item_tags, set_confidences
 from betag_engine.jobs.runner import JobContext
 from betag_engine.llm.interface import LLMBackend
 from betag_engine.tagging.common import run_item_batches, select_items
 from betag_engine.tagging.config import PromptConfig
+from betag_engine.tagging.item_text import ItemInfo, item_infos
 from betag_engine.tagging.params import item_ids_field, limit_field, model_field
+from betag_engine.vocabulary import NATIVE
 
 
 @dataclass
@@ -45,11 +47,11 @@ def yes_probability(log_yes: float, log_no: float) -> float:
     return e / (1.0 + e)
 
 
-def tag_confidences(backend: LLMBackend, pairs: list[tuple[str, str]], prompt: PromptConfig) -> list[float]:
-    """Confidence of each (item text, tag) pair."""
+def tag_confidences(backend: LLMBackend, pairs: list[tuple[ItemInfo, str]], prompt: PromptConfig) -> list[float]:
+    """Confidence of each (item, tag) pair."""
     if not pairs:
         return []
-    prompts = [prompt.judge_prompt(text, tag) for text, tag in pairs]
+    prompts = [prompt.judge_prompt(info, tag) for info, tag in pairs]
     scores = backend.score(prompts + prompts, [prompt.yes] * len(prompts) + [prompt.no] * len(prompts))
     n = len(prompts)
     return [yes_probability(scores[k], scores[n + k]) for k in range(n)]
@@ -72,9 +74,9 @@ def confidence_job(ctx: JobContext, params: dict) -> dict:
 
     def work(session, batch: list[int]) -> None:
         nonlocal scored
-        texts = item_texts(session, batch)
+        infos = item_infos(session, batch, NATIVE)
         pairs = [(i, t.tag) for i in batch for t in tags[i]]
-        conf = tag_confidences(backend, [(texts.get(i, ""), t) for i, t in pairs], prompt)
+        conf = tag_confidences(backend, [(infos.get(i, ItemInfo("")), t) for i, t in pairs], prompt)
         system = get_system(session, name)
         for item_id in batch:
             set_confidences(session, system, item_id, {t: c for (i, t), c in zip(pairs, conf) if i == item_id})

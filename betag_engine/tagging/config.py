@@ -8,27 +8,58 @@ copied tags do not leak an evaluated item's own tags (small models copy few-shot
 from __future__ import annotations
 
 import json
-import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from betag_engine.tagging.item_text import DESCRIPTION, NATIVE_FIELD, TITLE, ItemInfo, render_item
+
+# Few-shot examples: items of other catalogs (films after 1998; products outside office supplies), each with
+# every field a preset can show, so the examples always have the lines the evaluated item has.
 _MOVIE_SHOTS = (
-    ("Gladiator (2000)", "historical epic, action, drama, ancient rome, revenge, gladiators, war, adults"),
-    ("Finding Nemo (2003)", "animation, family, adventure, comedy, ocean, fish, father and son, kids"),
-    ("Mean Girls (2004)", "teen comedy, high school, satire, friendship, popularity, teenagers"),
-    ("No Country for Old Men (2007)", "crime thriller, neo western, texas, hitman, violence, dark, suspense"),
-    ("The Notebook (2004)", "romance, drama, love story, 1940s, tearjerker, period piece"),
-    ("Zombieland (2009)", "horror comedy, zombies, road trip, post apocalyptic, dark humor, action"),
+    {"title": "Gladiator (2000)", "native": "action, drama",
+     "tags": "historical epic, action, drama, ancient rome, revenge, gladiators, war, adults"},
+    {"title": "Finding Nemo (2003)", "native": "animation, children's, comedy",
+     "tags": "animation, family, adventure, comedy, ocean, fish, father and son, kids"},
+    {"title": "Mean Girls (2004)", "native": "comedy",
+     "tags": "teen comedy, high school, satire, friendship, popularity, teenagers"},
+    {"title": "No Country for Old Men (2007)", "native": "crime, drama, thriller",
+     "tags": "crime thriller, neo western, texas, hitman, violence, dark, suspense"},
+    {"title": "The Notebook (2004)", "native": "drama, romance",
+     "tags": "romance, drama, love story, 1940s, tearjerker, period piece"},
+    {"title": "Zombieland (2009)", "native": "action, comedy, horror",
+     "tags": "horror comedy, zombies, road trip, post apocalyptic, dark humor, action"},
 )
 _PRODUCT_SHOTS = (
-    ("Stainless steel French press coffee maker, 1 liter", "coffee, kitchen, brewing, stainless steel, french press"),
-    ("Kids' waterproof rain jacket with hood", "clothing, kids, rainwear, outdoor, waterproof"),
-    ("Wireless ergonomic mouse, rechargeable", "computer accessories, wireless, ergonomic, office, mouse"),
+    {"title": "Stainless Steel French Press Coffee Maker, 34 oz", "brand": "Kitchora",
+     "native": "kitchen & dining, coffee, tea & espresso, french presses",
+     "description": "Double-wall stainless steel press that keeps coffee hot for an hour; four-level filtration "
+                    "and a dishwasher-safe carafe.",
+     "tags": "coffee maker, french press, stainless steel, kitchen, brewing, insulated"},
+    {"title": "Kids' Waterproof Rain Jacket with Hood, Size 6-7", "brand": "Puddlers",
+     "native": "clothing, kids, jackets & coats",
+     "description": "Lightweight breathable shell with taped seams, a reflective trim and an adjustable hood.",
+     "tags": "rain jacket, kids clothing, waterproof, hooded, outdoor, reflective"},
+    {"title": "Garden Hose Nozzle with 8 Spray Patterns", "brand": "GreenReach",
+     "native": "patio, lawn & garden, watering equipment, hose nozzles",
+     "description": "Zinc body nozzle with a thumb control, eight patterns from mist to jet, fits standard hoses.",
+     "tags": "hose nozzle, garden, watering, spray, outdoor, lawn care"},
+    {"title": "Non-Slip Yoga Mat, 6mm, with Carrying Strap", "brand": "Flowfit",
+     "native": "sports & outdoors, exercise & fitness, yoga, mats",
+     "description": "Cushioned TPE mat with a textured non-slip surface on both sides; strap included.",
+     "tags": "yoga mat, fitness, non-slip, exercise, workout, home gym"},
 )
 
 
-def _few_shot(header: str, noun: str, shots: tuple[tuple[str, str], ...]) -> str:
-    body = "".join(f"{noun}: {text}\nTags: {tags}\n\n" for text, tags in shots)
+def _few_shot(header: str, noun: str, shots: tuple[dict, ...], item_fields: Sequence[str], native_label: str,
+              description_chars: int) -> str:
+    """A completion prompt: the header, each shot rendered with the chosen fields and its tags, then the item."""
+    body = ""
+    for shot in shots:
+        info = ItemInfo(shot["title"], shot.get("description", ""), {k: v for k, v in shot.items()
+                                                                  if k not in ("title", "description", "tags")},
+                        tuple(t.strip() for t in shot.get("native", "").split(",") if t.strip()))
+        body += f"{noun}: {render_item(info, item_fields, description_chars, native_label)}\nTags: {shot['tags']}\n\n"
     return f"{header}\n\n{body}{noun}: {{item}}\nTags:"
 
 
@@ -47,14 +78,31 @@ class PromptConfig:
     )
     yes: str = field(default=" Yes", metadata={"help": "Answer string scored as P(Yes)."})
     no: str = field(default=" No", metadata={"help": "Answer string scored as P(No)."})
+    item_fields: list[str] | None = field(default=None, metadata={
+        "help": "What {item} shows, in order: title, native (the catalog's own tags), description, or any "
+                "metadata field (year, brand, ...); null = the preset's."})
+    description_chars: int | None = field(default=None, metadata={
+        "help": "Characters of the description shown (cut on a word); null = the preset's."})
+    native_label: str = field(default="", metadata={"help": "Label of the native-tags line; default: the "
+                                                            "preset's (Genres, Category)."})
 
     def __post_init__(self) -> None:
         preset = DOMAIN_PRESETS.get(self.domain)
         if preset is None:
             raise ValueError(f"domain must be one of {', '.join(DOMAIN_PRESETS)}, got {self.domain!r}")
-        for f in ("base_template", "instruction", "judge_template"):
+        if self.item_fields is None:
+            self.item_fields = list(preset["item_fields"])
+        if self.description_chars is None:
+            self.description_chars = int(preset["description_chars"])
+        self.native_label = self.native_label or preset["native_label"]
+        if not self.base_template:
+            self.base_template = _few_shot(preset["header"], preset["noun"], preset["shots"], self.item_fields,
+                                           self.native_label, self.description_chars)
+        for f in ("instruction", "judge_template"):
             if not getattr(self, f):
                 setattr(self, f, preset[f])
+        if self.description_chars < 0:
+            raise ValueError(f"description_chars must be >= 0, got {self.description_chars}")
         if "{item}" not in self.base_template:
             raise ValueError("base_template must contain {item}")
         if "{item}" not in self.judge_template or "{tag}" not in self.judge_template:
@@ -62,8 +110,12 @@ class PromptConfig:
         if not self.instruction.strip():
             raise ValueError("instruction must not be empty")
 
-    def base_prompt(self, item_text: str) -> str:
-        return self.base_template.replace("{item}", _one_line(_front_article(item_text)))
+    def item_text(self, info: ItemInfo) -> str:
+        """The item as this prompt shows it (``item_text.render_item`` with this config's fields)."""
+        return render_item(info, self.item_fields, self.description_chars, self.native_label)
+
+    def base_prompt(self, info: ItemInfo) -> str:
+        return self.base_template.replace("{item}", self.item_text(info))
 
     def betag_prompt(self, base_tags: list[str]) -> str:
         """Inference prompt (§3.4): instruction, the item's base tags as line 1, then an open line 2."""
@@ -76,8 +128,8 @@ class PromptConfig:
         shown = "".join(f"{tag_line(a)}\n{tag_line(b)}\n" for a, b in reversed(pairs))
         return f"{self.instruction}\n{shown}{tag_line(base_tags)}\n"
 
-    def judge_prompt(self, item_text: str, tag: str) -> str:
-        return self.judge_template.replace("{item}", _one_line(item_text)).replace("{tag}", tag)
+    def judge_prompt(self, info: ItemInfo, tag: str) -> str:
+        return self.judge_template.replace("{item}", self.item_text(info)).replace("{tag}", tag)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -106,42 +158,28 @@ def tag_line(tags: list[str]) -> str:
     return ", ".join(t.replace(",", " ").replace("\n", " ") for t in tags)
 
 
-_TRAILING_ARTICLE = re.compile(r"^(?P<head>[^,(]+(?:,[^,(]+)*?), (?P<art>The|A|An)(?P<tail> \(\d{4}\)|)(?P<rest>.*)$",
-                               re.DOTALL)
-
-
-def _front_article(text: str) -> str:
-    """Catalog-style titles with a trailing article ("English Patient, The (1996)") read naturally to an LLM
-    as "The English Patient (1996)"; other text is unchanged."""
-    m = _TRAILING_ARTICLE.match(str(text).strip())
-    if not m:
-        return str(text)
-    return f"{m['art']} {m['head'].strip()}{m['tail']}{m['rest']}"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())[:400]
-
-
-DOMAIN_PRESETS: dict[str, dict[str, str]] = {
+DOMAIN_PRESETS: dict[str, dict] = {
     "movies": {
-        "base_template": _few_shot(
-            "Tags for each movie: genre and subgenre, mood, themes, setting, audience. Comma separated.",
-            "Movie",
-            _MOVIE_SHOTS,
-        ),
+        "header": "Tags for each movie: genre and subgenre, mood, themes, setting, audience. Comma separated.",
+        "noun": "Movie",
+        "shots": _MOVIE_SHOTS,
+        "item_fields": [TITLE],
+        "description_chars": 0,
+        "native_label": "Genres",
         "instruction": "Each line lists the tags of a movie a user watched, in order. "
         "Predict the tags of the next movie the user will watch.",
         "judge_template": "Movie: {item}\nTag: {tag}\nDoes the tag describe the movie? Answer Yes or No.\nAnswer:",
     },
     "products": {
-        "base_template": _few_shot(
-            "Tags describing each product: category, use, material, audience, style. Comma separated.",
-            "Product",
-            _PRODUCT_SHOTS,
-        ),
+        "header": "Tags describing each product: category, use, material, audience, style. Comma separated.",
+        "noun": "Product",
+        "shots": _PRODUCT_SHOTS,
+        "item_fields": [TITLE, "brand", NATIVE_FIELD, DESCRIPTION],
+        "description_chars": 240,
+        "native_label": "Category",
         "instruction": "Each line lists the tags of a product a user bought, in order. "
         "Predict the tags of the next product the user will buy.",
-        "judge_template": "Product: {item}\nTag: {tag}\nDoes the tag describe the product? Answer Yes or No.\nAnswer:",
+        "judge_template": "Product: {item}\nTag: {tag}\nDoes the tag describe the product? Answer Yes or No.\n"
+                          "Answer:",
     },
 }

@@ -24,29 +24,28 @@ from typing import Any
 from betag_engine.jobs.runner import JobContext
 from betag_engine.tagging.common import training_data
 from betag_engine.tagging.config import PromptConfig, tag_line
+from betag_engine.tagging.context import NO_CONTEXT, ContextOptions, behaviour_prompter
 from betag_engine.tagging.params import (
-    holdout_field,
     item_ids_field,
     limit_field,
     model_field,
     prompt_field,
     with_global_seed,
 )
-from betag_engine.tagging.sequences import Example, build_examples, data_hash
+from betag_engine.tagging.sequences import Example, build_context_examples, build_examples, data_hash
 from betag_engine.vocabulary import BASE, DEFAULT_ADAPTER
 
 HEADS = ("tags", "full")
 
 
 @dataclass
-class FinetuneParams:
+class FinetuneParams(ContextOptions):
     adapter: str = field(default=DEFAULT_ADAPTER,
                          metadata={"help": "Adapter folder name under model_cache_dir/adapters."})
     model: str | None = model_field()
     base_system: str = field(default=BASE, metadata={"help": "Tagging system whose tags write the sequences."})
     item_ids: list[int] | None = item_ids_field()
     limit: int | None = limit_field()
-    holdout_items: list[int] = holdout_field()
     users: int | None = field(default=None, metadata={"help": "Sample this many users (null = all)."})
     window: int = field(default=15, metadata={"help": "Max consecutive items per example (paper: 15)."})
     epochs: int = field(default=1, metadata={"help": "Epochs; a rerun with more epochs continues the adapter."})
@@ -63,11 +62,20 @@ class FinetuneParams:
                                                                      "dropout; null = BETAG_SEED."})
     prompt: dict[str, Any] = prompt_field()
     head: str = field(default="tags", metadata={"help": "Loss over the tag lines' tokens (tags) or all (full)."})
+    examples_per_epoch: int = field(default=1200, metadata={
+        "help": "With context=behaviour: training transitions (i -> j) drawn per epoch; each example is the "
+                "betag job's prompt for i with j's tag line as the answer."})
+    cold_rate: float = field(default=0.2, metadata={
+        "help": "With context=behaviour: share of examples that show item i as a cold item (its content "
+                "neighbours' pairs), so the model learns the cold case too."})
 
     def __post_init__(self) -> None:
+        self.check_context()
+        if not 0 <= self.cold_rate <= 1:
+            raise ValueError(f"cold_rate must be in [0, 1], got {self.cold_rate}")
         if self.head not in HEADS:
             raise ValueError(f"head must be one of {', '.join(HEADS)}, got {self.head!r}")
-        for name in ("window", "epochs", "batch_size", "rank", "max_tags_per_item", "max_tokens"):
+        for name in ("window", "epochs", "batch_size", "rank", "max_tags_per_item", "max_tokens", "examples_per_epoch"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.lr <= 0:
@@ -133,13 +141,16 @@ def finetune_job(ctx: JobContext, params: dict) -> dict:
     extra = {"instruction": prompt.instruction, "window": p.window, "seed": p.seed}
     if p.head != "full":  # adapters trained before the option existed used the full head: their hash stays
         extra["head"] = p.head
+    if p.context != NO_CONTEXT:  # what the context examples depend on beyond the sequences and tags
+        extra.update(_context_extra(p))
     digest = data_hash(train, tags, extra)
+    make_examples = _example_maker(ctx, p, prompt, train, tags)
     out_dir = adapter_dir(p.adapter, ctx.settings.model_cache_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     state = _read_state(out_dir, digest)
     done_epochs = min(int(state["epochs_done"]), p.epochs)
     losses: list[dict] = list(state["losses"]) if done_epochs else []
-    steps_per_epoch = -(-len(train) // p.batch_size)
+    steps_per_epoch = -(-(len(train) if p.context == NO_CONTEXT else p.examples_per_epoch) // p.batch_size)
     ctx.set_total(p.epochs * steps_per_epoch, f"finetune {p.adapter}")
     if done_epochs >= p.epochs:
         return _result(p, out_dir, state.get("model", p.model or ""), train, digest, losses, start)
@@ -155,8 +166,7 @@ def finetune_job(ctx: JobContext, params: dict) -> dict:
     for epoch in range(done_epochs + 1, p.epochs + 1):
         rng = random.Random(p.seed * 1000 + epoch)  # fresh windows every epoch, reproducible on resume
         torch.manual_seed(p.seed * 1000 + epoch)  # dropout: a resumed epoch draws what an uninterrupted run does
-        examples = build_examples(train, tags, prompt.instruction, p.window, rng)
-        rng.shuffle(examples)
+        examples = make_examples(rng)
         epoch_losses = []
         for step, first in enumerate(range(0, len(examples), p.batch_size)):
             input_ids, mask, labels = encode_batch(tokenizer, examples[first : first + p.batch_size], p.max_tokens)
@@ -175,6 +185,27 @@ def finetune_job(ctx: JobContext, params: dict) -> dict:
             ctx.mark_done(s, {f"epoch-{epoch}": {"mean_loss": mean, "examples": len(examples)}})
         ctx.log(f"epoch {epoch}: mean loss {mean:.4f} over {len(examples)} examples")
     return _result(p, out_dir, loaded.name, train, digest, losses, start)
+
+
+def _context_extra(p: FinetuneParams) -> dict:
+    names = ("context", "context_pairs", "lift_alpha", "content_neighbours", "holdout_items", "examples_per_epoch",
+             "cold_rate", "embedding_model")
+    return {n: getattr(p, n) for n in names}
+
+
+def _example_maker(ctx: JobContext, p: FinetuneParams, prompt: PromptConfig, train, tags):
+    """``rng -> examples`` of one epoch: the paper's windows (context none), or context examples written with
+    the prompter the betag job uses (context behaviour)."""
+    if p.context == NO_CONTEXT:
+        def windows(rng: random.Random) -> list[Example]:
+            examples = build_examples(train, tags, prompt.instruction, p.window, rng)
+            rng.shuffle(examples)
+            return examples
+
+        return windows
+    with ctx.session() as s:
+        prompter = behaviour_prompter(s, ctx.settings, prompt, p, tags, cold_examples=p.cold_rate > 0)
+    return lambda rng: build_context_examples(train, tags, prompter, p.examples_per_epoch, p.cold_rate, rng)
 
 
 def _items_of(train: dict[int, list[int]]) -> list[int]:

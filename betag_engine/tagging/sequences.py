@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from betag_engine.split import leave_one_last, restrict_sequences
@@ -75,3 +75,26 @@ def data_hash(train: Mapping[int, Sequence[int]], tags: Mapping[int, list[str]],
     for user_id in sorted(train):
         h.update(json.dumps([user_id, [[i, tags.get(i, [])] for i in train[user_id]]]).encode())
     return h.hexdigest()[:16]
+
+
+def build_context_examples(
+    train: Mapping[int, Sequence[int]],
+    tags: Mapping[int, list[str]],
+    prompt_for: Callable[[int, bool], str],
+    n: int,
+    cold_rate: float,
+    rng: random.Random,
+) -> list[Example]:
+    """Examples that teach the model to use behaviour shown in its prompt (BETag with behaviour context).
+
+    ``n`` transitions (i -> j) are drawn uniformly from the training sequences (so pairs that users repeat are
+    drawn more often); each example's prefix is ``prompt_for(i, as_cold)``, the prompt BETag writes for item i at
+    inference, and its body (the loss) is item j's tag line. A ``cold_rate`` share of the examples shows item i
+    as a cold item would be shown (its content neighbours' pairs instead of its own), so the model also learns
+    to answer for items without behaviour.
+    """
+    transitions = [(a, b) for seq in train.values() for a, b in zip(seq, seq[1:]) if tags.get(a) and tags.get(b)]
+    if not transitions:
+        return []
+    chosen = [transitions[rng.randrange(len(transitions))] for _ in range(n)]
+    return [Example(-1, (a, b), prompt_for(a, rng.random() < cold_rate), tag_line(tags[b]) + "\n") for a, b in chosen]

@@ -13,15 +13,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from betag_engine.catalog.store import ensure_system, item_texts, set_item_tags
+from betag_engine.catalog.store import ensure_system, set_item_tags
 from betag_engine.jobs.runner import JobContext
 from betag_engine.llm.interface import GenerationConfig
 from betag_engine.tagging.common import aggregate_beams, run_item_batches, select_items
 from betag_engine.tagging.config import PromptConfig
 from betag_engine.tagging.fusion import apply_mapping, frequency_filter, fuse_vocabulary, make_embed
+from betag_engine.tagging.item_text import ItemInfo, item_infos
 from betag_engine.tagging.params import item_ids_field, limit_field, model_field, prompt_field, with_global_seed
 from betag_engine.tagging.parsing import parse_tags
-from betag_engine.vocabulary import TAGGPT
+from betag_engine.vocabulary import NATIVE, TAGGPT
 
 
 @dataclass
@@ -80,8 +81,8 @@ def taggpt_job(ctx: JobContext, params: dict) -> dict:
         item_ids = select_items(s, params)
 
     def work(session, batch: list[int]) -> dict[str, dict]:
-        texts = item_texts(session, batch)
-        outputs = backend.generate([prompt.base_prompt(texts.get(i, "")) for i in batch], gen)
+        infos = item_infos(session, batch, NATIVE)
+        outputs = backend.generate([prompt.base_prompt(infos.get(i, ItemInfo(""))) for i in batch], gen)
         return {f"item-{i}": {"tags": aggregate_beams(parse_tags(o, max_tags=p.max_tags) for o in outs)}
                 for i, outs in zip(batch, outputs)}
 

@@ -3,6 +3,7 @@ import numpy as np
 from betag_engine.tagging.confidence import yes_probability
 from betag_engine.tagging.config import PromptConfig
 from betag_engine.tagging.fusion import fuse_vocabulary, make_embed
+from betag_engine.tagging.item_text import ItemInfo
 from betag_engine.tagging.taggpt import finalize_taggpt
 
 VECTORS = {"sci fi": [1, 0, 0], "sci-fi": [0.99, 0.14, 0], "scifi": [0.9, 0.43, 0], "drama": [0, 0, 1],
@@ -35,4 +36,5 @@ def test_confidence_and_prompt_config_round_trip(tmp_path):
         config = PromptConfig(domain=domain, instruction="Custom instruction.")
         config.save(tmp_path / f"{domain}.json")
         assert PromptConfig.load(tmp_path / f"{domain}.json") == config
-        assert "{item}" not in config.base_prompt("X") and config.base_prompt("X").endswith(": X\nTags:")
+        prompt = config.base_prompt(ItemInfo("X"))
+        assert "{item}" not in prompt and prompt.endswith(": X\nTags:")

@@ -24,8 +24,8 @@ CURATED = "curated"  # tags approved by reviewers
 BEAM_SWEEP_PREFIX = "betag-m"  # default of BetagParams.sweep_prefix: system <prefix><m> holds the first m beams
 DEFAULT_ADAPTER = BETAG  # the LoRA adapter the finetune job writes and the betag job reads by default
 
-TABLE2_SYSTEMS = (NATIVE, BASE, TAGGPT, BETAG)  # the paper's Table 2 rows, in this order (after Popular)
-ABLATION_SYSTEMS = (BETAG, BETAG_NOFT)  # Table 4, followed by the one-beam sweep system <prefix>1
+TABLE2_SYSTEMS = (NATIVE, BASE, TAGGPT, CF_TAGS, BETAG)  # Table 2 rows, in this order (after Popular)
+ABLATION_SYSTEMS = (BETAG, BETAG_PAPER, BETAG_NOFT)  # Table 4, followed by the one-beam sweep system <prefix>1
 SYSTEM_ORDER = (*TABLE2_SYSTEMS, CURATED)  # left to right in the app (Compare shows these by default)
 
 # ``tagging_systems.kind``: the method that wrote a system (a system's name is free; its kind is one of these).
@@ -36,6 +36,7 @@ SYSTEM_KINDS = (NATIVE, BASE, TAGGPT, BETAG, CF_TAGS, CURATED, CUSTOM)
 ML_100K, ML_1M = "ml-100k", "ml-1m"
 BUILTIN_DATASETS = (ML_100K, ML_1M)
 DEFAULT_DATASET = ML_100K
+CURRENT_CATALOG = "current"  # the pipeline's name for the catalog already in the database (e.g. an import)
 
 # --- retrieval and evaluation ---------------------------------------------------------------------------------
 BM25 = "bm25"

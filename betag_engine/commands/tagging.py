@@ -4,13 +4,15 @@ rerunning the same command continues where it stopped."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from betag_engine.experiments.profiles import DEFAULT_PROFILE, PROFILES, default_report_name
-from betag_engine.tagging.config import DOMAIN_PRESETS
+from betag_engine.experiments.profiles import DEFAULT_PROFILE, PROFILES
+from betag_engine.tagging.config import DOMAIN_PRESETS, read_prompt_file
 from betag_engine.vocabulary import (
     BETAG_JOB,
     BUILTIN_DATASETS,
     CONFIDENCE,
+    CURRENT_CATALOG,
     DEFAULT_ADAPTER,
     DEFAULT_DATASET,
     FINETUNE,
@@ -54,7 +56,14 @@ def register(sub) -> None:
     _selection(p)
     p.set_defaults(func=_finetune)
     p = sub.add_parser("pipeline", help="Base -> TagGPT -> finetune -> BETag (+ablations) -> evaluation -> report.")
-    p.add_argument("--dataset", default=DEFAULT_DATASET, choices=BUILTIN_DATASETS)
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--dataset", default=DEFAULT_DATASET, choices=BUILTIN_DATASETS,
+                       help="A built-in catalog, imported into an empty database first.")
+    where.add_argument("--catalog", choices=[CURRENT_CATALOG],
+                       help="current: the catalog already in the database (your own import).")
+    p.add_argument("--domain", choices=list(DOMAIN_PRESETS),
+                   help="Prompt preset; default: the one recorded with the catalog (built-in: movies).")
+    p.add_argument("--prompt-file", type=Path, help="Your own PromptConfig as JSON (see docs/JOBS.md).")
     p.add_argument("--profile", default=DEFAULT_PROFILE, choices=list(PROFILES))
     p.add_argument("--override", action="append", default=[], metavar="STAGE.KEY=JSON",
                    help="Change one stage param, e.g. --override betag.m=10 --override finetune.epochs=2.")
@@ -133,13 +142,20 @@ def _pipeline(args, settings) -> int:
             overrides.setdefault(stage, {})[name] = json.loads(value)
         except json.JSONDecodeError:
             overrides.setdefault(stage, {})[name] = value
-    params = {"dataset": args.dataset, "profile": args.profile}
+    params = {"dataset": args.catalog or args.dataset, "profile": args.profile}
+    if args.domain:
+        params["domain"] = args.domain
+    if args.prompt_file:
+        params["prompt"] = read_prompt_file(args.prompt_file)
     if overrides:
         params["overrides"] = overrides
     if args.report_name:
         params["report_name"] = args.report_name
-    rc = _run(PIPELINE, params, settings, demo=None)
-    md = settings.reports_dir / f"{args.report_name or default_report_name(args.dataset, args.profile)}.md"
-    if md.is_file():
-        print(md.read_text())
-    return rc
+    from betag_engine.jobs.registry import run_kind
+    from db.migrate import upgrade_head
+
+    upgrade_head(settings.database_url)
+    result = run_kind(PIPELINE, params, settings)
+    print(Path(result["markdown"]).read_text())
+    print(f"report: {result['markdown']} (and {result['json']})")
+    return 0

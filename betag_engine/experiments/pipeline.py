@@ -1,9 +1,11 @@
-"""The whole experiment as one resumable job: import -> base -> TagGPT -> finetune -> BETag (+ ablations and
-beam sweep) -> evaluation -> report (markdown + JSON under ``Settings.reports_dir`` and a Report row).
+"""The whole experiment as one resumable job, on a built-in catalog or on the catalog in the database:
+base tags -> TagGPT -> cf-tags -> finetuning -> BETag (+ ablations and beam sweep) -> evaluation -> report
+(Markdown + JSON under ``Settings.reports_dir`` and a Report row).
 
 Job kind "pipeline", parameters :class:`PipelineParams`. Each stage runs as its own job (its own checkpoints, so a
 rerun skips finished items/epochs); the pipeline checkpoints finished stages (unit ``stage-<name>``) with their
-result and run time.
+result and run time. The evaluated items, the cold items and the prompt are fixed before the first stage and
+recorded in the report, together with the catalog's size and content hash.
 """
 
 from __future__ import annotations
@@ -12,15 +14,15 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 
+from betag_engine.catalog.info import PROMPT_SETTING, CatalogSummary, catalog_summary, get_setting
 from betag_engine.catalog.movielens import ensure_builtin
-from betag_engine.catalog.store import all_item_ids, list_system_names, tag_matrix, user_sequences
-from betag_engine.evaluation.protocol import EvalConfig
-from betag_engine.evaluation.stats import tag_stats
-from betag_engine.evaluation.table import Table, evaluate_table
+from betag_engine.catalog.store import list_system_names
 from betag_engine.experiments.diagnosis import diagnose
+from betag_engine.experiments.evaluation_plan import cold_items, evaluate_pipeline
 from betag_engine.experiments.profiles import (
     DEFAULT_PROFILE,
     OVERRIDE_STAGES,
@@ -28,6 +30,7 @@ from betag_engine.experiments.profiles import (
     Stage,
     check_profile,
     default_report_name,
+    profile_values,
     stage_plan,
 )
 from betag_engine.experiments.report import pipeline_report, write_report
@@ -35,68 +38,113 @@ from betag_engine.jobs.registry import run_kind
 from betag_engine.jobs.runner import JobContext
 from betag_engine.tagging.betag import BetagParams
 from betag_engine.tagging.common import select_items
+from betag_engine.tagging.config import DOMAIN_PRESETS, PromptConfig
 from betag_engine.tagging.finetune import FinetuneParams
 from betag_engine.vocabulary import (
-    ABLATION_SYSTEMS,
     BETAG,
     BETAG_NOFT,
+    BETAG_PAPER,
     BUILTIN_DATASETS,
+    CURRENT_CATALOG,
     DEFAULT_DATASET,
     FINETUNE,
     PIPELINE_REPORT,
-    TABLE2_SYSTEMS,
 )
 from db.models import Report
+
+CATALOGS = (*BUILTIN_DATASETS, CURRENT_CATALOG)
 
 
 @dataclass
 class PipelineParams:
-    dataset: str = field(default=DEFAULT_DATASET, metadata={"help": "Built-in catalog imported into an empty "
-                                                                    "database: " + " | ".join(BUILTIN_DATASETS)})
+    dataset: str = field(default=DEFAULT_DATASET, metadata={
+        "help": "The catalog: a built-in one (" + " | ".join(BUILTIN_DATASETS) + ", imported into an empty "
+                f"database) or {CURRENT_CATALOG} (the catalog already in the database, e.g. your own import)."})
     profile: str = field(default=DEFAULT_PROFILE, metadata={"help": "Stage parameters: " + " | ".join(PROFILES)})
     overrides: dict[str, dict] = field(default_factory=dict, metadata={
         "help": "Changed stage parameters, {section: {param: value}}; sections " + ", ".join(OVERRIDE_STAGES)})
+    domain: str | None = field(default=None, metadata={
+        "help": "Prompt preset (" + " | ".join(DOMAIN_PRESETS) + "); default: the one recorded with the catalog."})
+    prompt: dict | None = field(default=None, metadata={
+        "help": "PromptConfig fields (e.g. from your own template file); default: the catalog's recorded prompt."})
     report_name: str | None = field(default=None, metadata={
         "help": f"Report file name (default: {default_report_name('<dataset>', '<profile>')})."})
 
     def __post_init__(self) -> None:
-        if self.dataset not in BUILTIN_DATASETS:
-            raise ValueError(f"dataset must be one of {', '.join(BUILTIN_DATASETS)}, got {self.dataset!r}")
+        if self.dataset not in CATALOGS:
+            raise ValueError(f"dataset must be one of {', '.join(CATALOGS)}, got {self.dataset!r}")
+        if self.domain is not None and self.domain not in DOMAIN_PRESETS:
+            raise ValueError(f"domain must be one of {', '.join(DOMAIN_PRESETS)}, got {self.domain!r}")
+        if self.prompt is not None:
+            PromptConfig.from_dict(self.prompt)  # refuses unknown fields and bad templates now
         check_profile(self.profile, self.overrides)
 
 
+def resolve_prompt(p: PipelineParams, recorded: dict | None) -> dict:
+    """The prompt every LLM stage uses: the explicit prompt, else the domain flag (over what the catalog recorded),
+    else the catalog's record. Never guessed: a catalog without one must be given a domain."""
+    if p.prompt is not None:
+        return {**p.prompt, **({"domain": p.domain} if p.domain else {})}
+    if p.domain is not None:
+        keep = {k: v for k, v in (recorded or {}).items() if k != "domain"} if (recorded or {}).get(
+            "domain") == p.domain else {}
+        return {**keep, "domain": p.domain}
+    if recorded:
+        return dict(recorded)
+    raise ValueError("this catalog has no prompt preset recorded; give one: --domain "
+                     + " | ".join(DOMAIN_PRESETS) + " (or --prompt-file your.json), or record it at import "
+                     "(python -m betag_engine import ... --domain products)")
+
+
 def _run_stage(ctx: JobContext, stage: Stage) -> dict:
-    return run_kind(stage.kind, stage.params, ctx.settings, name=f"pipeline:{stage.params.get('system', stage.kind)}",
+    return run_kind(stage.kind, stage.params, ctx.settings, name=f"pipeline:{stage.name}",
                     progress_bar=ctx.progress_bar)
 
 
 def pipeline_job(ctx: JobContext, params: dict) -> dict:
     """Job kind "pipeline"."""
     p = PipelineParams(**params)
-    plan = stage_plan(p.profile, ctx.settings.seed, p.overrides)
-    summary = ensure_builtin(ctx.url, p.dataset)  # the import commits its own (short) transactions
-    if summary is not None:
-        ctx.log(f"imported the built-in {p.dataset}: {summary.items_added} items, "
-                f"{summary.interactions_added} interactions")
+    if p.dataset != CURRENT_CATALOG:
+        summary = ensure_builtin(ctx.settings.database_url, p.dataset)
+        if summary is not None:
+            ctx.log(f"imported the built-in {p.dataset}: {summary.items_added} items, "
+                    f"{summary.interactions_added} interactions")
+    values = profile_values(p.profile, p.overrides)
+    with ctx.session() as s:
+        catalog = catalog_summary(s)
+        if not catalog.items or not catalog.interactions:
+            raise ValueError(f"the catalog has {catalog.items} items and {catalog.interactions} interactions; "
+                             "import items and interactions first (python -m betag_engine import)")
+        prompt = resolve_prompt(p, get_setting(s, PROMPT_SETTING))
+        pool = sorted(select_items(s, {"limit": values["limit"]}))
+    cold = cold_items(pool, values["cold_share"], ctx.settings.seed)
+    plan = stage_plan(p.profile, ctx.settings.seed, p.overrides, item_ids=pool, holdout=cold, prompt=prompt)
+    ctx.log(f"pipeline on {catalog.line()}: {len(pool)} items evaluated, {len(cold)} of them cold; prompt "
+            f"{prompt.get('domain')}")
     stages = _run_stages(ctx, plan, p.profile)
     ctx.progress(len(plan), "evaluation")
     start = time.perf_counter()
-    table, stats, pool = _evaluate(ctx, p.profile, plan)
-    diagnosis = _diagnose(ctx, plan, pool)
+    evaluation = evaluate_pipeline(ctx, plan, np.array(pool, dtype=np.int64), cold)
+    diagnosis = _diagnose(ctx, plan, np.array(pool, dtype=np.int64))
     eval_seconds = round(time.perf_counter() - start, 1)
-    report = pipeline_report(p.dataset, p.profile, _description(p), stages, table, stats, eval_seconds,
-                             n_pool=len(pool))
+    report = pipeline_report(_label(p, catalog), p.profile, _description(p, values, prompt), stages, evaluation,
+                             eval_seconds, catalog=catalog.as_dict())
     report["diagnosis"] = diagnosis
-    name = p.report_name or default_report_name(p.dataset, p.profile)
+    name = p.report_name or default_report_name(_label(p, catalog), p.profile)
     paths = write_report(report, name, ctx.settings.reports_dir)
     with ctx.session() as s:
-        row = Report(kind=PIPELINE_REPORT, name=name, dataset=p.dataset, payload=report)
+        row = Report(kind=PIPELINE_REPORT, name=name, dataset=_label(p, catalog), payload=report)
         s.add(row)
         s.flush()
         report_id = row.id
     ctx.progress(len(plan) + 1, "done")
     return {"report_id": report_id, **{k: str(v) for k, v in paths.items()},
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds")}
+
+
+def _label(p: PipelineParams, catalog: CatalogSummary) -> str:
+    """The report's dataset label: the built-in name, or "catalog-<hash>" for the current catalog."""
+    return p.dataset if p.dataset != CURRENT_CATALOG else f"catalog-{catalog.content_hash[:8]}"
 
 
 def _run_stages(ctx: JobContext, plan: list[Stage], profile: str) -> dict[str, dict]:
@@ -109,7 +157,7 @@ def _run_stages(ctx: JobContext, plan: list[Stage], profile: str) -> dict[str, d
         if unit in payloads:
             stages[stage.name] = payloads[unit]
             continue
-        ctx.progress(n, f"stage {stage.name}")
+        ctx.progress(n, f"stage {n + 1}/{len(plan)}: {stage.name}")
         start = time.perf_counter()
         result = _run_stage(ctx, stage)
         stages[stage.name] = {"kind": stage.kind, "params": stage.params,
@@ -120,8 +168,10 @@ def _run_stages(ctx: JobContext, plan: list[Stage], profile: str) -> dict[str, d
     return stages
 
 
-def _description(p: PipelineParams) -> str:
-    description = PROFILES[p.profile]["description"]
+def _description(p: PipelineParams, values: dict, prompt: dict) -> str:
+    description = values["description"] + f"; prompt preset {prompt.get('domain')}"
+    if prompt.get("item_fields"):
+        description += f" (item text: {', '.join(prompt['item_fields'])})"
     if p.overrides:
         changed = ", ".join(f"{stage}.{key}={json.dumps(value)}" for stage, kv in sorted(p.overrides.items())
                             for key, value in sorted(kv.items()))
@@ -129,40 +179,22 @@ def _description(p: PipelineParams) -> str:
     return description
 
 
-def _evaluated_systems(plan: list[Stage]) -> list[str]:
-    """Table 2, the ablations (with the one-beam system of the sweep) and the beam sweep's systems, in that order."""
-    betag = BetagParams(**{s.name: s.params for s in plan}[BETAG])
-    sweep = [f"{betag.sweep_prefix}{m}" for m in betag.sweep]
-    return list(dict.fromkeys([*TABLE2_SYSTEMS, *ABLATION_SYSTEMS, f"{betag.sweep_prefix}1", *sweep]))
-
-
-def _evaluate(ctx: JobContext, profile: str, plan: list[Stage]) -> tuple[Table, dict, np.ndarray]:
-    limit = PROFILES[profile]["limit"]
-    with ctx.session() as s:
-        pool = np.array(sorted(select_items(s, {"limit": limit})), dtype=np.int64) if limit else all_item_ids(s)
-        known = set(list_system_names(s))
-        systems = {n: tag_matrix(s, n, item_ids=pool) for n in _evaluated_systems(plan) if n in known}
-        sequences = user_sequences(s)
-
-    def progress(done: int, total: int, msg: str) -> None:
-        if done % 10 == 0 or done == total:
-            ctx.log(f"evaluation {done}/{total} {msg}")
-
-    table = evaluate_table(systems, sequences, config=EvalConfig(seed=ctx.settings.seed), item_ids=pool,
-                           progress=progress, dataset=profile)
-    stats = {n: tag_stats(tm).as_dict(top=10) for n, tm in systems.items()}
-    return table, stats, pool
-
-
 def _diagnose(ctx: JobContext, plan: list[Stage], pool: np.ndarray) -> dict:
-    """Beam diagnosis of betag and betag-noft, and oracle BETags with as many successors as BETag has beams."""
+    """Beam diagnosis of the BETag systems (what their beams reproduce), and the oracle with as many successors
+    as BETag has beams."""
     by_name = {s.name: s.params for s in plan}
     finetune, betag = FinetuneParams(**by_name[FINETUNE]), BetagParams(**by_name[BETAG])
     with ctx.session() as s:
         if finetune.base_system not in list_system_names(s):
             return {}
-        result = diagnose(s, [BETAG, BETAG_NOFT], pool, base_system=finetune.base_system, oracle_m=betag.m,
-                          max_tags_per_item=finetune.max_tags_per_item, seed=ctx.settings.seed)
+        result = diagnose(s, [BETAG, BETAG_NOFT, BETAG_PAPER], pool, base_system=finetune.base_system,
+                          oracle_m=betag.m, max_tags_per_item=finetune.max_tags_per_item, seed=ctx.settings.seed)
     for b in result.beams:
         ctx.log(b.line())
     return result.as_dict()
+
+
+def report_paths(settings, dataset: str, profile: str, report_name: str | None = None) -> tuple[Path, Path]:
+    """Where a pipeline run's report lands (Markdown, JSON)."""
+    name = report_name or default_report_name(dataset, profile)
+    return settings.reports_dir / f"{name}.md", settings.reports_dir / f"{name}.json"

@@ -67,70 +67,125 @@ def popularity_rows(report: dict) -> list[dict]:
 
 
 def _row_metrics(row: dict) -> dict[str, float | None]:
-    out = {}
+    """Test HR@10 / NDCG@10 of a report row per task, with their standard errors (``_se``)."""
+    out: dict[str, float | None] = {}
     for task in TASKS:
         res = row["results"].get(task)
-        out[f"{task}_H@10"] = None if res is None else res["test"]["hr"]
-        out[f"{task}_N@10"] = None if res is None else res["test"]["ndcg"]
+        test = {} if res is None else res["test"]
+        for key, name in (("hr", "H@10"), ("ndcg", "N@10")):
+            out[f"{task}_{name}"] = test.get(key)
+            out[f"{task}_{name}_se"] = test.get(f"{key}_se")
     return out
 
 
-def pipeline_report(dataset, profile, description, stages, table, stats, eval_seconds, n_pool) -> dict:
-    """A pipeline run's report (JSON-serialisable); ``table`` is an ``evaluation.table.Table``."""
-    tdict = json.loads(json.dumps(table.as_dict(), default=str))
-    rows = [{"system": row_label(r["system"], r["retriever"]), "retriever": r["retriever"], **_row_metrics(r)}
-            for r in tdict["rows"]]
-    by = {(r["system"], r["retriever"]): r for r in rows}
+def view_rows(rows: list[dict]) -> list[dict]:
+    """Report rows flattened for tables: system (Popular labelled), retriever, metrics with standard errors."""
+    return [{"system": row_label(r["system"], r["retriever"]), "retriever": r["retriever"], **_row_metrics(r)}
+            for r in rows]
+
+
+def _table2(rows: list[dict]) -> list[dict]:
     order = {name: n for n, name in enumerate((POPULAR_LABEL, *TABLE2_SYSTEMS))}
-    table2 = sorted((r for r in rows if r["system"] in order), key=lambda r: order[r["system"]])
+    return sorted((r for r in view_rows(rows) if r["system"] in order), key=lambda r: order[r["system"]])
+
+
+def pipeline_report(dataset, profile, description, stages, evaluation, eval_seconds, catalog=None) -> dict:
+    """A pipeline run's report (JSON-serialisable).
+
+    Args:
+        evaluation: ``experiments.evaluation_plan.evaluate_pipeline``'s result: tables per case set (all, and warm /
+            cold when items were held out), tag statistics, coverage, cold items and BETag's comparisons.
+        catalog: ``CatalogSummary.as_dict()`` of the catalog the run used.
+    """
+    tables = {k: json.loads(json.dumps(t.as_dict(), default=str)) for k, t in evaluation["tables"].items()}
+    main = tables["all"]
+    rows = view_rows(main["rows"])
+    by = {(r["system"], r["retriever"]): r for r in rows}
     betag = stages.get(BETAG, {}).get("params", {})
-    main, prefix = betag.get("system", BETAG), betag.get("sweep_prefix", BEAM_SWEEP_PREFIX)
+    name, prefix = betag.get("system", BETAG), betag.get("sweep_prefix", BEAM_SWEEP_PREFIX)
     table4 = [r for r in rows if r["system"] in (*ABLATION_SYSTEMS, f"{prefix}1")]
     sweep_ms = sorted({int(s[len(prefix):]) for s, _ in by if s.startswith(prefix) and s[len(prefix):].isdigit()})
     m_main = betag.get("m")
     sweep = []
     for m in sorted(set(sweep_ms + ([m_main] if m_main else []))):
-        name = main if m == m_main else f"{prefix}{m}"
+        system = name if m == m_main else f"{prefix}{m}"
         for retr in TAG_RETRIEVERS:
-            if (name, retr) in by:
-                r = by[(name, retr)]
+            if (system, retr) in by:
+                r = by[(system, retr)]
                 sweep.append({"m": m, "retriever": retr, "user_N@10": r["user_N@10"], "item_N@10": r["item_N@10"]})
-    models = {name: st.get("result", {}).get("model") for name, st in stages.items()}
-    times = {name: st.get("seconds") for name, st in stages.items()}
+    models = {n: st.get("result", {}).get("model") for n, st in stages.items()}
+    times = {n: st.get("seconds") for n, st in stages.items()}
     times["evaluation"] = eval_seconds
-    return {"dataset": dataset, "profile": profile, "subset": description, "n_items_evaluated": n_pool,
-            "meta": tdict["meta"], "table2": table2, "table4": table4, "beam_sweep": sweep,
-            "tag_stats": stats, "stage_seconds": times, "models": models,
+    return {"dataset": dataset, "profile": profile, "subset": description, "catalog": catalog or {},
+            "n_items_evaluated": main["meta"].get("n_items"), "cold_items": evaluation.get("cold_items", []),
+            "meta": main["meta"], "rows": main["rows"],
+            "case_sets": {k: {"meta": t["meta"], "rows": t["rows"]} for k, t in tables.items() if k != "all"},
+            "table2": _table2(main["rows"]), "table2_by_cases": {k: _table2(t["rows"]) for k, t in tables.items()},
+            "table4": table4, "beam_sweep": sweep, "comparisons": evaluation.get("comparisons", {}),
+            "coverage": evaluation.get("coverage", {}), "tag_stats": evaluation.get("stats", {}),
+            "stage_seconds": times, "models": models,
             "finetune": {k: v for k, v in stages.get(FINETUNE, {}).get("result", {}).items() if k != "loss_curve"},
             "loss_curve": stages.get(FINETUNE, {}).get("result", {}).get("loss_curve", []),
-            "stages": {n: {"kind": st.get("kind"), "params": st.get("params")} for n, st in stages.items()},
-            "rows": tdict["rows"]}
+            "stages": {n: {"kind": st.get("kind"), "params": st.get("params")} for n, st in stages.items()}}
 
 
-def _f(v) -> str:
-    return "-" if v is None else f"{v:.4f}"
+def _f(v, se=None) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.4f}" if se is None else f"{v:.4f} ± {se:.4f}"
 
 
-def _metric_table(rows: list[dict]) -> list[str]:
+def _metric_table(rows: list[dict], with_se: bool = True) -> list[str]:
     out = ["| system | retriever | user H@10 | user N@10 | item H@10 | item N@10 |", "|---|---|---|---|---|---|"]
     for r in rows:
-        out.append(f"| {r['system']} | {r['retriever']} | {_f(r['user_H@10'])} | {_f(r['user_N@10'])} | "
-                   f"{_f(r['item_H@10'])} | {_f(r['item_N@10'])} |")
+        cells = [_f(r[k], r.get(f"{k}_se") if with_se else None) for k in ("user_H@10", "user_N@10", "item_H@10",
+                                                                           "item_N@10")]
+        out.append(f"| {r['system']} | {r['retriever']} | " + " | ".join(cells) + " |")
     return out
 
 
+CASE_SET_TITLES = {"all": "every test case", "warm": "test cases whose target is warm",
+                   "cold": "test cases whose target is cold (no behaviour in any stage)"}
+
+
+def _comparison_lines(entries: list[dict]) -> list[str]:
+    """BETag against each baseline: wins / ties / losses over retriever x task x metric, then each difference."""
+    if not entries:
+        return []
+    lines = ["| BETag vs | wins | ties | losses | differences (retriever task metric: mean ± se) |",
+             "|---|---|---|---|---|"]
+    for base in dict.fromkeys(e["baseline"] for e in entries):
+        mine = [e for e in entries if e["baseline"] == base]
+        count = {v: sum(e["verdict"] == v for e in mine) for v in ("win", "tie", "loss")}
+        detail = "; ".join(f"{e['retriever']} {e['task']} {e['metric']}: {e['mean']:+.4f} ± {e['se']:.4f}"
+                           for e in mine)
+        lines.append(f"| {base} | {count['win']} | {count['tie']} | {count['loss']} | {detail} |")
+    return lines
+
+
 def to_markdown(report: dict) -> str:
-    meta = report["meta"]
+    meta, catalog = report["meta"], report.get("catalog") or {}
     lines = [f"# BETag pipeline report: {report['dataset']} ({report['profile']})", "",
-             f"Subset: {report['subset']}.", "",
-             f"Evaluated items: {report['n_items_evaluated']}; users: {meta.get('n_users')}; interactions: "
-             f"{meta.get('n_interactions')}; test cases: {meta.get('n_test_cases')}; negatives per case: "
-             f"{meta.get('config', {}).get('n_negatives')} (capped at pool - 1); ties: "
-             f"{meta.get('config', {}).get('ties')}.", "",
-             "## Table 2: retrieval quality (test, leave-one-last)", "", *_metric_table(report["table2"]), "",
-             "## Table 4: ablations (noft = base model without finetuning; m1 = finetuned, one beam)", "",
-             *_metric_table(report["table4"]), "", "## Beam sweep (N@10 vs m)", "",
-             "| m | retriever | user N@10 | item N@10 |", "|---|---|---|---|"]
+             f"Catalog: {catalog.get('items')} items, {catalog.get('users')} users, {catalog.get('interactions')} "
+             f"interactions; content hash {catalog.get('content_hash')}; source {catalog.get('source') or 'import'}."
+             if catalog else "", "", f"Subset: {report['subset']}.", "",
+             f"Evaluated items: {report['n_items_evaluated']} ({len(report.get('cold_items', []))} cold); users: "
+             f"{meta.get('n_users')}; interactions: {meta.get('n_interactions')}; test cases: "
+             f"{meta.get('n_test_cases')}; negatives per case: {meta.get('config', {}).get('n_negatives')} (capped "
+             f"at pool - 1); ties: {meta.get('config', {}).get('ties')}. Each cell: test metric ± its standard "
+             "error; a difference within two standard errors is a tie."]
+    missing = [s for s in TABLE2_SYSTEMS if s not in {r["system"] for r in report["table2"]}]
+    if missing:
+        lines += ["", f"Not in the tables (no tags in this catalog): {', '.join(missing)}."]
+    for key, rows in report.get("table2_by_cases", {"all": report["table2"]}).items():
+        lines += ["", f"## Table 2 over {CASE_SET_TITLES.get(key, key)}", "", *_metric_table(rows)]
+        comp = (report.get("comparisons") or {}).get(key)
+        if comp:
+            lines += ["", f"BETag against each baseline on these cases (paired, {comp[0]['n']} cases):", "",
+                      *_comparison_lines(comp)]
+    lines += ["", "## Table 4: ablations (betag-paper = the paper's configuration; betag-noft = base model without "
+              "finetuning, same prompts; m1 = one beam)", "", *_metric_table(report["table4"]), "",
+              "## Beam sweep (N@10 vs m)", "", "| m | retriever | user N@10 | item N@10 |", "|---|---|---|---|"]
     for r in report["beam_sweep"]:
         lines.append(f"| {r['m']} | {r['retriever']} | {_f(r['user_N@10'])} | {_f(r['item_N@10'])} |")
     lines += _diagnosis_lines(report.get("diagnosis"))
@@ -144,7 +199,7 @@ def to_markdown(report: dict) -> str:
     lines += ["", "## Run time per stage (s; the last run of each stage: stages finished earlier and resumed "
               "show only the resumed part)", "", "| stage | seconds |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in report["stage_seconds"].items()]
-    total = sum(report["stage_seconds"].values())
+    total = sum(v for v in report["stage_seconds"].values() if v)
     lines.append(f"| total | {total:.1f} ({int(total // 60)} min {int(total % 60)} s) |")
     lines += ["", "## Models", "", "| stage | model |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in report["models"].items() if v]
@@ -168,8 +223,7 @@ def _diagnosis_lines(diagnosis: dict | None) -> list[str]:
     for b in diagnosis["beams"]:
         lines.append(f"| {b['system']} | {b['beams']} | {b['exact_line_share']:.3f} | {b['distinct_items']} | "
                      f"{b['successor_share']:.3f} (k={b['top_k']}) | {b['chance_share']:.3f} |")
-    rows = [{"system": row_label(r["system"], r["retriever"]), "retriever": r["retriever"], **_row_metrics(r)}
-            for r in diagnosis["oracle_table"]["rows"]]
+    rows = view_rows(diagnosis["oracle_table"]["rows"])
     lines += ["", f"Oracle BETags (eqs. 4-5 over the item's base tags and those of its {m} most frequent training "
               "successors: what perfect finetuning would produce; the method's ceiling on these base tags):", "",
               *_metric_table(rows)]

@@ -183,3 +183,15 @@ DOMAIN_PRESETS: dict[str, dict] = {
                           "Answer:",
     },
 }
+
+
+def read_prompt_file(path: Path) -> dict:
+    """A user's own prompt: a JSON object of PromptConfig fields, checked (templates, field names) before use."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"prompt file {path}: not a readable JSON file ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"prompt file {path}: expected a JSON object of prompt fields, got {type(data).__name__}")
+    PromptConfig.from_dict(data)
+    return data

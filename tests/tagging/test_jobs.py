@@ -1,6 +1,7 @@
 """Jobs end to end on a tiny in-process random model: resumability, every stage, stored results."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -132,6 +133,12 @@ def test_pipeline_on_an_empty_database_imports_the_catalog_then_reports(db_url, 
     report = json.loads(Path(result["json"]).read_text())
     assert [r["system"] for r in report["table2"]] == ["Popular", "native", "native"]
     assert report["n_items_evaluated"] == 150 and report["diagnosis"] == {}  # no base tags: nothing to diagnose
+    assert report["catalog"]["items"] == 1682 and report["catalog"]["interactions"] == 100000
+    assert report["catalog"]["source"] == "ml-100k" and len(report["catalog"]["content_hash"]) == 16
+    assert len(report["cold_items"]) == 30 and set(report["table2_by_cases"]) == {"all", "warm", "cold"}
+    cold_cases = report["case_sets"]["cold"]["meta"]["n_test_cases"]
+    assert 0 < cold_cases < report["meta"]["n_test_cases"]
+    assert all(r["user_H@10_se"] > 0 for r in report["table2"])
     markdown = Path(result["json"]).with_suffix(".md").read_text()
     assert "| total | " in markdown and " min " in markdown  # the whole run's time, against the 30-minute budget
     with session_scope(db_url) as s:
@@ -200,3 +207,34 @@ def test_betag_with_behaviour_context_shows_successor_lines(tiny_model, demo_url
         assert all(a != cold and b not in pool[:2] for a, b in shown[cold])
     warm = pool[2]
     assert all(a == warm for a, _ in shown[warm])
+
+
+def test_pipeline_on_the_current_catalog_needs_a_recorded_or_given_prompt(db_url, monkeypatch):
+    from betag_engine.catalog.importer import import_frames
+    from betag_engine.catalog.movielens import load_frames
+    from betag_engine.experiments import pipeline
+
+    items, inter = load_frames("ml-100k")
+    import_frames(db_url, items.head(300), inter[inter["item_id"].isin(set(items.head(300)["item_id"]))],
+                  names=("items.csv", "interactions.csv", ""))
+    monkeypatch.setattr(pipeline, "_run_stage", lambda ctx, stage: {"model": "not run in this test"})
+    with pytest.raises(ValueError, match="no prompt preset recorded"):
+        _run("pipeline", pipeline.pipeline_job, {"dataset": "current"}, db_url)
+    result = _run("pipeline", pipeline.pipeline_job, {"dataset": "current", "domain": "products"}, db_url)
+    report = json.loads(Path(result["json"]).read_text())
+    assert report["dataset"].startswith("catalog-") and report["catalog"]["items"] == 300
+    assert report["stages"] == {} or all(st["params"]["prompt"]["domain"] == "products"
+                                         for st in report["stages"].values() if "prompt" in st["params"])
+
+
+def test_prompt_resolution_prefers_flags_then_the_catalog_record():
+    from betag_engine.experiments.pipeline import PipelineParams, resolve_prompt
+
+    recorded = {"domain": "products", "description_chars": 120}
+    assert resolve_prompt(PipelineParams(dataset="current"), recorded) == recorded
+    assert resolve_prompt(PipelineParams(dataset="current", domain="products"), recorded) == recorded
+    assert resolve_prompt(PipelineParams(dataset="current", domain="movies"), recorded) == {"domain": "movies"}
+    own = {"domain": "products", "item_fields": ["title"]}
+    assert resolve_prompt(PipelineParams(dataset="current", prompt=own), recorded) == own
+    with pytest.raises(ValueError, match="prompt field must be one of"):
+        PipelineParams(dataset="current", prompt={"bogus": 1})

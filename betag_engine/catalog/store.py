@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from betag_engine.errors import NotFoundError
 from betag_engine.types import TagMatrix, TagScore, matrix_from_triples
-from betag_engine.vocabulary import SYSTEM_KINDS
+from betag_engine.vocabulary import CURATED, SYSTEM_KINDS
 from db.models import Interaction, Item, ItemTag, TaggingSystem, utcnow
 from db.session import upsert
 
@@ -39,9 +39,14 @@ def ensure_system(
     """Get the system called ``name`` or create it; ``model``/``params`` are updated when given.
 
     Creating it cannot collide with another writer creating it at the same moment (two reviewers' first decisions,
-    an import and a job): the row is inserted unless present, then read."""
+    an import and a job): the row is inserted unless present, then read. The curated system is the reviewers'
+    (``kind`` curated): a job or an import asking for it under another kind is refused, so no generation run or
+    import can overwrite a person's decisions."""
     if kind not in SYSTEM_KINDS:
         raise ValueError(f"kind must be one of {', '.join(SYSTEM_KINDS)}, got {kind!r}")
+    if name == CURATED and kind != CURATED:
+        raise ValueError(f"system {CURATED!r} holds the reviewers' decisions and is written only by them; "
+                         "name another system")
     system = session.scalar(select(TaggingSystem).where(TaggingSystem.name == name))
     if system is None:
         now = utcnow()

@@ -74,6 +74,8 @@ def show_flash() -> None:
         st.error(message, icon=":material/error:")
     elif kind == "success":
         st.success(message, icon=":material/check:")
+    elif kind == "warning":
+        st.warning(message, icon=":material/info:")
 
 
 # No page icons: a material-icon favicon is fetched from a CDN (a console error offline).

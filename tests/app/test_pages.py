@@ -362,3 +362,31 @@ def test_popular_preview_after_an_import_that_adds_items(app):
     app.selectbox(key="rp_retriever").select("popular").run()
     assert not app.error, [e.value for e in app.error]
     assert len(app.dataframe[0].value) == 10
+
+
+def test_a_page_url_opened_directly_opens_that_page(demo_url, monkeypatch):
+    """serve.py redirects /review-tags to /?page=review-tags (no 404 probes); the router opens the page and drops
+    the parameter."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("BETAG_REVIEWER", "alice")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["page"] = "review-tags"
+    at.run()
+    assert not at.exception and at.title[0].value == "Review"
+    assert "page" not in at.query_params
+
+
+def test_serve_redirects_every_page_url_to_the_router():
+    import asyncio
+
+    from starlette.requests import Request
+
+    import serve
+    from app_data.navigation import URL_PATHS
+
+    request = Request({"type": "http", "method": "GET", "path": "/review-tags", "query_string": b"x=1",
+                       "headers": [], "server": ("127.0.0.1", 80), "scheme": "http"})
+    response = asyncio.run(serve.open_page(request))
+    assert response.status_code == 307 and response.headers["location"] == "/?page=review-tags&x=1"
+    assert {r.path.strip("/") for r in serve.app._user_routes} == set(URL_PATHS)

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from app_data.queries import ItemFilter, item_versions, review_queue
-from betag_engine.catalog.importer import import_files
+from betag_engine.catalog.importer import ImportOptions, import_files
 from betag_engine.catalog.store import ensure_system, item_tags, set_item_tags
 from betag_engine.curation import add_tag, approve_tags, bulk_decide, edit_tag, reject_tags, remove_tag, save_draft
 from betag_engine.curation.state import tag_decisions, tag_states
@@ -127,21 +127,18 @@ def test_a_later_generation_run_does_not_reopen_a_decision(session, star_wars):
     assert _curated(session, i) == {"jedi"}
 
 
-def test_no_job_or_import_can_write_the_curated_system(session, star_wars, tmp_path):
+def test_no_job_or_import_can_write_the_curated_system(session, star_wars, tmp_path, demo_url):
     for kind in ("base-tags", "taggpt", "betag", "confidence"):
         with pytest.raises(ValueError, match="reviewers' decisions"):
             check_params(kind, {"system": "curated"})
     with pytest.raises(ValueError, match="reviewers' decisions"):
         ensure_system(session, "curated", "base")
     session.rollback()
-    tags = tmp_path / "tags.csv"
-    tags.write_text(f"item_id,tag\n{star_wars.external_id},fantasy\n")
     with pytest.raises(ValueError, match="reviewers' decisions"):
-        import_files(session, tags=tags, native_system="curated")
-    session.rollback()
+        import_files(demo_url, tags=tmp_path / "tags.csv", options=ImportOptions(native_system="curated"))
 
 
-def test_an_import_does_not_reopen_a_decision(session, star_wars, tmp_path):
+def test_an_import_does_not_reopen_a_decision(session, star_wars, tmp_path, demo_url):
     i = star_wars.id
     native = [t.tag for t in item_tags(session, "native", [i])[i]]
     reject_tags(session, i, native[:1], "native", "alice", _version(session, i))
@@ -149,8 +146,8 @@ def test_an_import_does_not_reopen_a_decision(session, star_wars, tmp_path):
     session.commit()
     tags = tmp_path / "tags.csv"
     tags.write_text("item_id,tag\n" + "".join(f"{star_wars.external_id},{t}\n" for t in native))
-    import_files(session, tags=tags)
-    session.commit()
+    session.close()
+    import_files(demo_url, tags=tags)
     states = tag_states(session, i)
     assert states[native[0]] == "rejected" and states[native[1]] == "approved"
     assert _curated(session, i) == {native[1]}

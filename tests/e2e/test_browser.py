@@ -60,7 +60,8 @@ def server(tmp_path_factory):
         _copy_sqlite(Path(START_FROM), database)
     env = dict(os.environ, BETAG_DATA_DIR=str(tmp_path / "data"), BETAG_REVIEWER="e2e-reviewer",
                BETAG_DATABASE_URL=f"sqlite:///{database}", BETAG_LLM_MODEL=E2E_MODEL, BETAG_LLM_DEVICE="cpu",
-               BETAG_MODEL_CACHE=str(tmp_path / "models"))  # a fresh cache: the first job converts the model
+               BETAG_MODEL_CACHE=str(tmp_path / "models"),  # a fresh cache: the first job converts the model
+               BETAG_TORCH_THREADS="1")  # one core for the job: the machine is shared
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "serve.py", "--server.headless", "true",
                              "--server.port", str(port), "--browser.gatherUsageStats", "false"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -183,6 +183,20 @@ def _type(driver, label: str, text: str, enter: bool = True) -> None:
     _idle(driver)
 
 
+def _click_in_row(driver, first_line: str, label: str) -> None:
+    """Click the button ``label`` in the row of columns whose first line is ``first_line`` (a tag on Review)."""
+    _idle(driver)
+    for row in driver.find_elements("css selector", '[data-testid="stHorizontalBlock"]'):
+        lines = row.text.splitlines()
+        if lines and lines[0].strip() == first_line:
+            for b in row.find_elements("css selector", "button"):
+                if b.text.strip() == label:
+                    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", b)
+                    b.click()
+                    return
+    raise AssertionError(f"no {label!r} button in a row starting {first_line!r}")
+
+
 def _expand(driver, label_start: str) -> None:
     """Open the expander whose label starts with ``label_start``."""
     for summary in driver.find_elements("css selector", '[data-testid="stExpander"] summary'):
@@ -260,10 +274,11 @@ def test_direct_url_and_a_rejection_that_stays(server, browser):
     _expand(browser, "Approval queue")
     _click_button(browser, "Open next item in the queue")
     _wait_text(browser, "id 50 · review")  # Star Wars (the title holds no year)
+    _idle(browser)
     _click_button(browser, "Approve")
     _wait_text(browser, "Approved '")
     first = re.search(r"Approved '([^']+)'", browser.find_element("tag name", "body").text).group(1)
-    _click_button(browser, "Reject")
+    _click_in_row(browser, first, "Reject")
     _wait_text(browser, f"Rejected '{first}'")
     _nav(browser, "Bulk review & export")
     _wait_text(browser, "items match the current filter")

@@ -42,5 +42,7 @@ def test_bench_scale_runs_end_to_end(tmp_path, monkeypatch):
     assert all(s["ok"] and s["peak_mb"] > 0 for s in steps.values())
     assert steps["evaluate"]["detail"]["first_output_s"] is not None
     pages = {r["name"] for r in steps["pages"]["detail"]["timings"]["rows"]}
-    assert {"Catalog search", "Bulk review & export", "Retrieval preview"} <= pages
+    assert {"Catalog search", "Bulk review & export", "Retrieval preview", "render: retrieval"} <= pages
+    rendered = [r for r in steps["pages"]["detail"]["timings"]["rows"] if r["name"].startswith("render: ")]
+    assert len(rendered) == 10 and not any(r["note"] == "exception" for r in rendered)
     assert "rank birank, item query" in {r["name"] for r in steps["retrieval"]["detail"]["timings"]["rows"]}

@@ -1,38 +1,21 @@
 """BETag Studio: the router. Page config, first start, the shared sidebar, ``st.navigation`` and the page.
 
 Pages (``pages/*.py``) only lay out widgets: everything around them (first start, sidebar, the last action's
-message) is rendered here, once per run.
-
-Each page's ``url_path`` differs from its file name on purpose. A ``pages/`` folder next to the main script makes
-Streamlit start every fresh process (and every ``AppTest`` run) in its legacy multipage mode, which runs a page
-file on its own, without this router, when the requested page matches a file name. With other names it falls
-back to this script, and ``st.navigation`` below picks the page.
+message) is rendered here, once per run. The pages, their titles and URL paths are listed in
+``app_data/navigation.py`` (why the URL paths differ from the file names, and how ``serve.py`` opens a page's URL
+without the browser's 404s, is written there).
 """
 
 import streamlit as st
 
 from app_data import services, state
+from app_data.navigation import PAGE_PARAM, SECTIONS
 from betag_engine.errors import BetagError
 from betag_engine.vocabulary import REVIEW_STATUSES
 
-PAGES = {
-    "Overview": [
-        st.Page("pages/home.py", title="Home", url_path="overview", default=True),
-        st.Page("pages/catalog.py", title="Catalog", url_path="items"),
-        st.Page("pages/import_data.py", title="Import", url_path="import"),
-    ],
-    "Tags": [
-        st.Page("pages/compare.py", title="Compare", url_path="compare-systems"),
-        st.Page("pages/review.py", title="Review", url_path="review-tags"),
-        st.Page("pages/bulk.py", title="Bulk review & export", url_path="bulk-review"),
-        st.Page("pages/audit.py", title="Audit", url_path="audit-log"),
-    ],
-    "Models": [
-        st.Page("pages/generate.py", title="Generate", url_path="jobs"),
-        st.Page("pages/retrieval.py", title="Retrieval preview", url_path="retrieval-preview"),
-        st.Page("pages/evaluation.py", title="Evaluation", url_path="evaluation-reports"),
-    ],
-}
+PAGES = {section: [st.Page(p.file, title=p.title, url_path=p.url_path, default=p.default) for p in pages]
+         for section, pages in SECTIONS.items()}
+BY_URL_PATH = {page.url_path: page for pages in PAGES.values() for page in pages}
 FIRST_START_STEPS = 6  # import_builtin reports reading each file, checking, publishing, done
 
 
@@ -74,6 +57,8 @@ def show_flash() -> None:
         st.error(message, icon=":material/error:")
     elif kind == "success":
         st.success(message, icon=":material/check:")
+    elif kind == "warning":
+        st.warning(message, icon=":material/info:")
 
 
 # No page icons: a material-icon favicon is fetched from a CDN (a console error offline).
@@ -82,5 +67,10 @@ if services.catalog_is_empty():
     first_start()
 sidebar()
 page = st.navigation(PAGES)
+wanted = st.query_params.get(PAGE_PARAM)
+if wanted is not None:  # a page URL opened directly, redirected by serve.py
+    del st.query_params[PAGE_PARAM]
+    if BY_URL_PATH.get(wanted) not in (None, page):
+        st.switch_page(BY_URL_PATH[wanted])
 show_flash()
 page.run()

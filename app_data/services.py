@@ -20,6 +20,7 @@ import streamlit as st
 from app_data import queries
 from app_data.state import current_filter, set_flash
 from app_data.state import current_item as current_item_of
+from app_data.views import decision_message
 from betag_engine.catalog.importer import ColumnMapping, ImportOptions, ImportProgress, ImportSummary, import_files
 from betag_engine.catalog.store import SystemStats, interaction_counts, system_stats
 from betag_engine.catalog.store import tag_matrix as load_tag_matrix
@@ -197,7 +198,8 @@ def run_action(fn: Callable, *args, success: str = "", **kwargs) -> Any:
     """Run ``fn(session, *args, **kwargs)`` as one unit of work (retried while SQLite is busy).
 
     Conflicts and other domain errors are stored as the flash message instead of raising, so the page shows
-    them and the reviewer can reload; nothing is saved in that case.
+    them and the reviewer can reload; nothing is saved in that case. ``success`` may hold ``{n}`` (the number of
+    decisions made); tags a decision left as a person decided them are added to the message, as a warning.
     """
     try:
         result = retry_busy(lambda: read(fn, *args, **kwargs))
@@ -206,7 +208,7 @@ def run_action(fn: Callable, *args, success: str = "", **kwargs) -> Any:
         return None
     changed()
     if success:
-        set_flash("success", success)
+        set_flash(*decision_message(success, result if hasattr(result, "skip_summary") else None))
     return result
 
 
@@ -232,9 +234,13 @@ def import_uploads(uploads: Sequence[Any], mapping: ColumnMapping, options: dict
 
 def import_outcome(summary: ImportSummary) -> str:
     """One line for people: what an import added, updated and skipped."""
-    return (f"{summary.items_added:,} items added, {summary.items_updated:,} updated; {summary.users_added:,} users "
+    text = (f"{summary.items_added:,} items added, {summary.items_updated:,} updated; {summary.users_added:,} users "
             f"added; {summary.interactions_added:,} interactions added ({summary.interactions_skipped:,} already "
             f"there); native tags set on {summary.items_tagged:,} items")
+    if summary.tags_rewritten:
+        text += (f"; {summary.tags_rewritten:,} tag(s) stored in normalised form, e.g. "
+                 + ", ".join(summary.rewritten_examples))
+    return text
 
 
 def read_bytes(path: str) -> bytes:
@@ -251,16 +257,25 @@ def _save(folder: str, upload) -> str | None:
 
 # --- jobs -----------------------------------------------------------------------------------------------------
 
-def start_job(kind: str, params: dict) -> None:
-    """Record a job and start a worker process for it (a button callback: the outcome is the flash message)."""
+def param_problem(kind: str, params: Any) -> str:
+    """Why ``params`` cannot start a ``kind`` job ("" when they can): the one check every launch path runs."""
     try:
         check_params(kind, params)
     except ValueError as exc:
-        set_flash("error", f"Not started: {exc}")
+        return str(exc)
+    return ""
+
+
+def start_job(kind: str, params: dict) -> None:
+    """Record a job and start a worker process for it (a button callback: the outcome is the flash message)."""
+    problem = param_problem(kind, params)
+    if problem:
+        set_flash("error", f"Not started: {problem}")
         return
     job_id = create_job(kind, params, url(), name=JOB_KINDS[kind].label)
     _spawn(job_id)
-    set_flash("success", f"Started job {job_id} ({kind}); it keeps running if you leave.")
+    set_flash("success", f"Started job {job_id} ({kind}); it keeps running if you leave. A first job may spend "
+                         "a minute converting and loading the model: its line below says so.")
 
 
 def resume_job(job_id: int) -> None:

@@ -1,5 +1,6 @@
-"""``python -m app_data.timing``: each page's data calls, timed cold (caches empty) and warm, on the database of
-the settings (``BETAG_DATABASE_URL``). ``python -m betag_engine bench scale`` runs it as its "pages" step.
+"""``python -m app_data.timing``: each page's data calls, timed cold (caches empty) and warm, then each page
+rendered whole (Streamlit's AppTest), on the database of the settings (``BETAG_DATABASE_URL``).
+``python -m betag_engine bench scale`` runs it as its "pages" step.
 
 The calls are the ones the pages make, with the sidebar's default filter and the catalog's first item; a
 page's time is the sum of its calls. Cold: right after ``services.changed()`` (what a first visit, or the first
@@ -89,12 +90,40 @@ def measure() -> list[dict]:
     return rows
 
 
+PAGE_FILES = ("home", "catalog", "compare", "review", "bulk", "retrieval", "evaluation", "audit", "generate")
+
+
+def render() -> list[dict]:
+    """Each page rendered whole by Streamlit's ``AppTest`` (router, sidebar, widgets, data): the first render
+    after the caches are emptied (cold) and the next one (warm)."""
+    from streamlit.testing.v1 import AppTest
+
+    from betag_engine.settings import PROJECT_ROOT
+
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=600)
+    at.session_state["reviewer"] = "bench"
+    t = time.perf_counter()
+    at.run()
+    rows = [{"name": "render: app start (Home)", "cold_s": round(time.perf_counter() - t, 4), "warm_s": 0.0,
+             "note": "imports, first-start check, sidebar"}]
+    for page in PAGE_FILES:
+        times = []
+        services.changed()  # the page's first render starts from empty caches, like a first visit
+        for _ in range(2):
+            t = time.perf_counter()
+            at.switch_page(f"pages/{page}.py").run()
+            times.append(time.perf_counter() - t)
+        rows.append({"name": f"render: {page}", "cold_s": round(times[0], 4), "warm_s": round(times[1], 4),
+                     "note": "exception" if at.exception else ""})
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app_data.timing", description=__doc__.split("\n\n")[0])
     parser.add_argument("--json-out", help="Also write the rows as JSON.")
     args = parser.parse_args(argv)
     logging.getLogger("streamlit").setLevel(logging.ERROR)
-    rows = measure()
+    rows = measure() + render()
     for r in rows:
         print(f"{r['name']:<22} cold {r['cold_s']:>7.3f} s  warm {r['warm_s']:>7.3f} s  {r['note']}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

@@ -35,15 +35,19 @@ def main() -> None:
         st.caption(f"One action decides the first {len(versions):,} of the {total:,} items; filter by review "
                    "status 'unreviewed' to go through a large catalog a batch at a time.")
     ids = list(versions)
+    st.caption("Only pending tags are decided: a tag a person already approved, rejected, edited or removed keeps "
+               "that decision, and the message after the action lists each one with who decided it.")
+    done = {"approve": "approved", "reject": "rejected"}[action]
     st.button(f"{action.capitalize()} the top {top_k or 'all'} {source} tags of {len(ids):,} items",
               key="bulk_apply", type="primary", on_click=services.run_action,
               args=(curation.bulk_decide, action, versions, source, who),
               kwargs={"top_k": int(top_k) or None, "order_by": order,
-                      "success": f"Bulk {action} done for {len(ids)} items (undo it from Review or Audit)"})
+                      "success": f"Bulk {action}: {{n}} tag(s) {done} on {len(ids):,} item(s), one batch "
+                                 "(undo it from Review or Audit)."})
 
     st.subheader("Export curated tags")
-    st.caption("Exports the curated tags of the items in the current filter. Cells that a spreadsheet would run "
-               "as a formula (= + - @ tab CR) are prefixed with a quote.")
+    st.caption("Exports the curated tags of the items in the current filter. In the CSV, cells that a spreadsheet "
+               "would run as a formula (= + - @ tab CR) are prefixed with a quote; the JSON holds the tags as stored.")
     rows = services.read(queries.curated_count, f)
     c1, c2 = st.columns(2)  # the files are built when a button is pressed, from the whole filter
     c1.download_button(f"Download CSV ({rows:,} tags)", services.export_filter("csv", f),

@@ -44,9 +44,13 @@ def show_detail(item_id: int) -> None:
     if detail.description:
         st.text(detail.description)
     if detail.metadata:
-        st.json(detail.metadata, expanded=False)
-    rows = [{"system": name, "tags": ", ".join(t.tag for t in tags)} for name, tags in detail.tags.items()]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key="catalog_detail_tags")
+        st.text("Details: " + " · ".join(f"{k}: {v}" for k, v in detail.metadata.items()))
+    rows = [{"system": name, "tags": ", ".join(t.tag for t in tags)} for name, tags in detail.tags.items() if tags]
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True, key="catalog_detail_tags")
+    missing = [name for name, tags in detail.tags.items() if not tags]
+    if missing:
+        st.caption("No tags for this item from: " + ", ".join(missing))
     st.page_link("pages/compare.py", label="Compare this item's tags", icon=":material/compare:")
 
 

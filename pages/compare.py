@@ -6,7 +6,7 @@ import streamlit as st
 from app_data import queries, services, state, views
 from betag_engine.curation.state import tag_states
 
-PER_ROW = 4  # tables side by side; more systems wrap onto further rows so tags stay readable
+PER_ROW = 3  # tables side by side; more systems wrap onto further rows so tags and their numbers fit
 
 
 def main() -> None:
@@ -41,7 +41,7 @@ def main() -> None:
     st.caption("★ = proposed by more than one of the systems shown")
 
     with st.expander("All tags in one table", expanded=False):
-        st.dataframe(pd.DataFrame(rows), hide_index=True, key="compare_all")
+        st.dataframe(pd.DataFrame(rows).map(views.blank), hide_index=True, key="compare_all")
 
     st.subheader("Most often consumed next to it")
     co = services.co_items(item_id)
@@ -60,11 +60,16 @@ def system_table(col, name: str, tags: list, shared: set[str]) -> None:
         return
     frame = pd.DataFrame([{"": "★" if t.tag in shared else "", "tag": t.tag, "count": t.count,
                            "conf": t.confidence} for t in tags])
-    col.dataframe(frame, hide_index=True, key=f"compare_sys_{name}",
-                  column_config={"": st.column_config.TextColumn(width=24),
-                                 "tag": st.column_config.TextColumn(width="medium"),
-                                 "count": st.column_config.NumberColumn(width=48, format="%g"),
-                                 "conf": st.column_config.NumberColumn(width=48, format="%.2f")})
+    # only the numbers that say something, in narrow columns: every row fits the column without scrolling
+    if (frame["count"] == 1).all():
+        frame = frame.drop(columns="count")
+    if frame["conf"].isna().all():
+        frame = frame.drop(columns="conf")
+    col.dataframe(frame, hide_index=True, key=f"compare_sys_{name}", use_container_width=True,
+                  column_config={"": st.column_config.TextColumn(width=20),
+                                 "tag": st.column_config.TextColumn(width="small"),
+                                 "count": st.column_config.NumberColumn(width=50, format="%g"),
+                                 "conf": st.column_config.NumberColumn(width=50, format="%.2f")})
 
 
 main()

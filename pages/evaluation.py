@@ -4,7 +4,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from app_data import queries, services
+from app_data import queries, services, views
 from betag_engine.experiments.report import beam_rows, metric_rows, popularity_rows
 
 
@@ -23,36 +23,69 @@ def main() -> None:
     if rows.empty:
         st.warning("This report holds no metric rows.")
         st.stop()
+    coverage = views.coverage_by_system(payload)
+    for line in views.low_coverage(coverage):
+        st.warning(line, icon=":material/warning:")
     metric = st.radio("Metric", ("NDCG@k", "HR@k"), horizontal=True, key="eval_metric")
-    st.dataframe(rows.pivot_table(index=["system", "retriever"], columns="task", values=metric).reset_index(),
-                 hide_index=True, key="eval_table")
-    st.plotly_chart(px.bar(rows, x="system", y=metric, color="retriever", facet_col="task", barmode="group",
-                           title=f"{metric} by system × retriever × task"), key="eval_bar")
+    table = rows.pivot_table(index=["system", "retriever"], columns="task", values=metric).reset_index()
+    table.insert(2, "coverage", [views.coverage_text(coverage.get(s), r) for s, r in zip(table["system"],
+                                                                                        table["retriever"])])
+    tasks = [c for c in table.columns if c not in ("system", "retriever", "coverage")]
+    st.dataframe(views.as_text(table, {t: "{:.4f}" for t in tasks}), hide_index=True, key="eval_table",
+                 column_config={"coverage": st.column_config.TextColumn(
+                     "coverage", help="Share of the evaluated items this system tags (Popular uses no tags). Below "
+                                      f"{views.COVERAGE_WARNING:.0%} (⚠) the scores say little about the tags.")})
+    bar = px.bar(rows, x="system", y=metric, color="retriever", facet_col="task", barmode="group",
+                 title=f"{metric} by system × retriever × task (test split)",
+                 labels={"system": "tagging system", metric: f"{metric} (test)", "retriever": "retriever"})
+    st.plotly_chart(bar, key="eval_bar")
 
     beams = pd.DataFrame(beam_rows(payload))
     if not beams.empty:
         st.plotly_chart(px.line(beams, x="beams", y=metric, color="series", markers=True,
-                                title=f"{metric} vs number of beams"), key="eval_beams")
+                                title=f"{metric} vs number of beams",
+                                labels={"beams": "beams per item (m)", metric: f"{metric} (test)",
+                                        "series": "retriever / task"}), key="eval_beams")
     pop = pd.DataFrame(popularity_rows(payload))
     if not pop.empty:
-        st.plotly_chart(px.line(pop, x="rank", y="items", color="system", log_x=True, log_y=True,
-                                title="Tag popularity (items per tag, by rank; log-log)"), key="eval_pop")
+        st.plotly_chart(popularity_chart(pop), key="eval_pop")
     if payload.get("profile"):
         with st.expander("How this pipeline run was made: subset, models, stage times, finetuning loss"):
             pipeline_details(payload)
+    compare_runs(by_id, labels, chosen, rows, metric)
 
+
+def popularity_chart(pop: pd.DataFrame):
+    """Items per tag against the tag's popularity rank, both log scaled, ticks at 1, 10, 100, ..."""
+    fig = px.line(pop, x="rank", y="items", color="system", log_x=True, log_y=True,
+                  title="Tag popularity: items per tag, tags ranked by popularity (log-log)",
+                  labels={"rank": "tag rank (1 = most used tag)", "items": "items with the tag", "system": "system"})
+    for axis, column in ((fig.update_xaxes, "rank"), (fig.update_yaxes, "items")):
+        ticks, text = views.log_ticks(pop[column])
+        axis(tickvals=ticks, ticktext=text, minor=dict(showgrid=False))
+    return fig
+
+
+def compare_runs(by_id: dict, labels: dict, chosen: int, rows: pd.DataFrame, metric: str) -> None:
     st.subheader("Compare two runs")
-    other = st.selectbox("Against", [i for i in by_id if i != chosen] or [chosen], format_func=labels.get,
-                         key="eval_other")
+    others = [i for i in by_id if i != chosen]
+    if not others:
+        st.info("Only one report exists, so there is nothing to compare it with: run another evaluation (another "
+                "system, or the same after curating tags) and its differences to this one show here.")
+        return
+    other = st.selectbox("Against", others, format_func=labels.get, key="eval_other",
+                         help="Defaults to the newest other report.")
     base = pd.DataFrame(metric_rows(by_id[other]["payload"]))
     if base.empty:
-        st.caption("Nothing to compare.")
-        st.stop()
+        st.caption("The other report holds no metric rows.")
+        return
     keys = ["system", "retriever", "task"]
     merged = rows[keys + [metric]].merge(base[keys + [metric]], on=keys, how="outer", suffixes=(" this", " other"))
     merged["Δ"] = merged[f"{metric} this"] - merged[f"{metric} other"]
-    st.dataframe(merged, hide_index=True, key="eval_compare",
-                 column_config={"Δ": st.column_config.NumberColumn(format="%+.4f")})
+    if merged["Δ"].fillna(0).abs().max() == 0:
+        st.caption("The two reports have the same scores on every row they share.")
+    st.dataframe(views.as_text(merged, {f"{metric} this": "{:.4f}", f"{metric} other": "{:.4f}", "Δ": "{:+.4f}"}),
+                 hide_index=True, key="eval_compare")
 
 
 def pipeline_details(payload: dict) -> None:

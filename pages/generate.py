@@ -6,11 +6,13 @@ jobs table.
 
 import json
 from dataclasses import fields
+from datetime import UTC, datetime
 
 import streamlit as st
 
-from app_data import services, state
+from app_data import services, state, views
 from betag_engine.jobs.registry import params_class
+from betag_engine.jobs.validation import bounds
 from betag_engine.vocabulary import (
     BETAG_JOB,
     EVALUATE,
@@ -30,6 +32,13 @@ def _selects_items(kind: str) -> bool:
     return {"model", "limit"} <= {f.name for f in fields(params_class(kind))}
 
 
+def _number(kind: str, name: str, label: str, default: int, key: str) -> int:
+    """A number input whose bounds are the parameter's valid range (``jobs.validation``): one rule for the form
+    and the JSON box."""
+    low, high = bounds(params_class(kind), name)
+    return int(st.number_input(label, min_value=low, max_value=high, value=default, key=key))
+
+
 def main() -> None:
     st.title("Generate")
     kind = st.selectbox("Job", list(KINDS), format_func=KINDS.get, key="gen_kind")
@@ -42,26 +51,36 @@ def main() -> None:
         subset = st.radio("Items", ("N most popular", "Items in the current filter", "All items"),
                           key="gen_subset", horizontal=True)
         if subset == "N most popular":
-            params["limit"] = int(st.number_input("N", min_value=1, value=50, key="gen_limit"))
+            params["limit"] = _number(kind, "limit", "N", 50, "gen_limit")
         elif subset == "Items in the current filter":
             params["item_ids"] = services.filtered_ids(state.current_filter())
     if kind == TAGGPT_JOB:
-        params["samples"] = int(st.number_input("Samples per item", 1, 50, 5, key="gen_samples"))
+        params["samples"] = _number(kind, "samples", "Samples per item", 5, "gen_samples")
     if kind == FINETUNE:
-        params["epochs"] = int(st.number_input("Epochs", 1, 50, 1, key="gen_epochs"))
+        params["epochs"] = _number(kind, "epochs", "Epochs", 1, "gen_epochs")
     if kind == BETAG_JOB:
-        params["m"] = int(st.number_input("Beams per item (m)", 1, 50, 10, key="gen_beams"))
+        params["m"] = _number(kind, "m", "Beams per item (m)", 10, "gen_beams")
     if kind == EVALUATE:
         params["systems"] = st.multiselect("Systems", services.systems(), key="gen_systems")
-    extra = st.text_area("Extra parameters (JSON object, merged in)", value="{}", key="gen_extra")
+    extra = st.text_area("Extra parameters (JSON object, merged in)", value="{}", key="gen_extra",
+                         help="Every parameter of the job (docs/JOBS.md); checked with the form's values before the "
+                              "job can start.")
     try:
-        params.update(json.loads(extra or "{}"))
+        more = json.loads(extra or "{}")
     except json.JSONDecodeError as exc:
         st.error(f"Extra parameters are not valid JSON: {exc}")
         st.stop()
-    shown = {k: (f"{len(v)} ids" if k == "item_ids" else v) for k, v in params.items()}
+    if not isinstance(more, dict):
+        st.error(f"Extra parameters must be a JSON object such as {{\"batch_size\": 4}}, got {extra.strip()!r}")
+        st.stop()
+    params.update(more)
+    shown = {k: (f"{len(v)} ids" if k == "item_ids" and isinstance(v, list) else v) for k, v in params.items()}
     st.code(json.dumps(shown, indent=1), language="json")
-    st.button("Start job", key="gen_start", type="primary", on_click=services.start_job, args=(kind, params))
+    problem = services.param_problem(kind, params)
+    if problem:
+        st.error(f"Cannot start: {problem}", icon=":material/block:")
+    st.button("Start job", key="gen_start", type="primary", on_click=services.start_job, args=(kind, params),
+              disabled=bool(problem))
     monitor()
 
 
@@ -72,19 +91,27 @@ def monitor() -> None:
     if not jobs:
         st.caption("No jobs yet.")
         return
+    now = datetime.now(UTC).replace(tzinfo=None)
     for i, job in enumerate(jobs):
         active = job["status"] in (JOB_PENDING, JOB_RUNNING)
+        status = views.job_status(job, now)
         # the newest job stays open when it ends, so its outcome (or error) is what the page shows
         with st.expander(f"#{job['id']} {job['name']} · {job['status']}", expanded=active or i == 0):
-            total = job["total"] or 1
-            st.progress(min(1.0, job["done"] / total), text=f"{job['done']}/{job['total']} · {job['message']}")
+            if status.fraction is None:
+                st.info(status.line, icon=":material/hourglass_top:" if active else None)
+            else:
+                st.progress(status.fraction, text=status.line)
+            if status.cancel_note:
+                st.warning(status.cancel_note)
             if job["log"]:
                 st.code(job["log"][-3000:], language=None)
             if job["error"]:
                 st.code(job["error"][-3000:], language=None)
             if active:
                 st.button("Cancel", key=f"gen_cancel_{job['id']}", disabled=job["cancel_requested"],
-                          on_click=services.cancel_job, args=(job["id"],))
+                          on_click=services.cancel_job, args=(job["id"],),
+                          help="The job stops at the end of its current batch (or long step); finished units "
+                               "are kept and Resume continues.")
             elif job["status"] in JOB_RESUMABLE:
                 st.button("Resume", key=f"gen_resume_{job['id']}", on_click=services.resume_job, args=(job["id"],),
                           help="Run the job again; units it already finished are skipped.")

@@ -1,5 +1,7 @@
 """Home: catalog figures, tagging-system coverage, review progress, recent jobs and what to do next."""
 
+from datetime import UTC, datetime
+
 import pandas as pd
 import streamlit as st
 
@@ -38,8 +40,10 @@ def main() -> None:
 
     st.subheader("Recent jobs")
     if jobs:
-        st.dataframe(pd.DataFrame(jobs).drop(columns=["log", "error", "cancel_requested"]), hide_index=True,
-                     key="home_jobs")
+        now = datetime.now(UTC).replace(tzinfo=None)
+        st.dataframe(pd.DataFrame([{"id": j["id"], "job": j["name"], "status": j["status"],
+                                    "progress": views.job_status(j, now).line, "created": j["created"]}
+                                   for j in jobs]), hide_index=True, key="home_jobs")
     else:
         st.caption("No jobs yet.")
 

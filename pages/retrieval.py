@@ -30,6 +30,11 @@ def main() -> None:
     st.markdown(f"**Draft of the tags of** {views.md(detail.title)} **in** `{system}` (unsaved)")
     text = st.text_input("Comma-separated tags", value=", ".join(stored), key=f"rp_draft_{item_id}_{system}")
     draft = pv.draft_tags(text, stored)
+    typed = [t.strip() for t in text.split(",") if t.strip()]
+    changed = [f"'{t}' -> '{s}'" for t, s in ((t, views.tag_preview(t).stored) for t in typed)
+               if s and views.tag_preview(t).rewritten]
+    if changed:
+        st.caption("The draft will be saved as: " + ", ".join(draft) + " (" + "; ".join(changed) + ").")
     try:
         before, after = services.preview_draft(system, retriever, query, item_id, draft, k)
     except (BetagError, ValueError) as exc:
@@ -65,18 +70,18 @@ def build_query(qtype: str, item_id: int):
     return [t.strip() for t in tags.split(",") if t.strip()]
 
 
-# narrow fixed columns (item id last), so that the side-by-side tables show
-# the rank change and the matched tags without scrolling
-COLUMNS = {"rank": st.column_config.NumberColumn(width=40), "title": st.column_config.TextColumn(width=150),
-           "change": st.column_config.TextColumn(width=60, help="How the item's rank moves with the draft"),
-           "score": st.column_config.NumberColumn(width=55, format="%.3f")}
+# narrow fixed columns, the numbers first and the long text last: the side-by-side tables show rank, change and
+# score without scrolling; the matched tags (a long list) are cut at the right edge, their full text on hover
+COLUMNS = {"rank": st.column_config.NumberColumn(width=40), "title": st.column_config.TextColumn(width=140),
+           "change": st.column_config.TextColumn(width=55, help="How the item's rank moves with the draft"),
+           "score": st.column_config.NumberColumn(width=55, format="%.3f"),
+           "matched tags": st.column_config.TextColumn(width="medium")}
 
 
 def frame(rows, names: dict, edited: int) -> pd.DataFrame:
     return pd.DataFrame([{"rank": r.rank,
                           "title": ("✎ " if r.item_id == edited else "") + names.get(r.item_id, ("", ""))[1],
-                          "change": r.change, "matched tags": r.matched, "score": r.score,
-                          "item_id": names.get(r.item_id, ("", ""))[0]} for r in rows])
+                          "change": r.change, "score": r.score, "matched tags": r.matched} for r in rows])
 
 
 main()

@@ -10,9 +10,11 @@ here the same way when Debian's postgresql package is installed, else those case
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
+import unicodedata
 import uuid
 from pathlib import Path
 
@@ -219,3 +221,25 @@ def session(demo_url):
 
     with session_factory(demo_url)() as s:
         yield s
+
+
+@pytest.fixture(scope="session")
+def legacy_normalize_tag():
+    """normalize_tag as it was until tags kept their symbols (commit f73a674): the reference that plain tags (words,
+    digits, spaces, hyphens) must still normalise to, because the published evaluation's generated tags did."""
+    bullet = re.compile(r"^\s*(?:[-*\u2022\u2023\u25e6\u2043\u2219>#]+|\(?\d{1,3}[.):\]](?=\s)|[a-z][.)](?=\s))\s*",
+                        re.I)
+    edge, inner, odd = re.compile(r"^[\W_]+|[\W_]+$"), re.compile(r"[_\s]+"), re.compile(r"[^\w\s&'+./-]")
+
+    def once(t: str) -> str:
+        t = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", t).casefold()).strip()
+        t = inner.sub(" ", odd.sub(" ", bullet.sub("", t)))
+        return edge.sub("", t).strip()
+
+    def normalize(text: str) -> str:
+        tag, previous = text, None
+        while tag != previous:
+            previous, tag = tag, once(tag)
+        return tag if len(tag) <= 64 else ""
+
+    return normalize

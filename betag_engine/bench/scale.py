@@ -44,31 +44,48 @@ def _peak_mb_self() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def _vm_hwm_mb(pid: int) -> float:
-    """The process's peak resident memory so far (VmHWM; reset by exec, unlike getrusage's ru_maxrss, which a
-    child inherits from the parent it was forked from)."""
+def _memory_mb(pid: int) -> tuple[float, float]:
+    """(peak, current) resident memory of a process: VmHWM (reset by exec, unlike getrusage's ru_maxrss, which a
+    child inherits from the parent it was forked from) and VmRSS."""
+    values = {"VmHWM:": 0.0, "VmRSS:": 0.0}
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024.0
+                key = line.split(":", 1)[0] + ":"
+                if key in values:
+                    values[key] = int(line.split()[1]) / 1024.0
     except OSError:
         pass
-    return 0.0
+    return values["VmHWM:"], values["VmRSS:"]
+
+
+def memory_profile(samples: list[tuple[float, float]], parts: int = 5) -> list[float]:
+    """The highest resident memory (MB) in each fifth of a run: flat when the work's memory does not grow."""
+    if not samples:
+        return []
+    end = samples[-1][0] or 1.0
+    out = [0.0] * parts
+    for t, rss in samples:
+        i = min(int(parts * t / end), parts - 1)
+        out[i] = max(out[i], rss)
+    return [round(v) for v in out]
 
 
 def run_measured(cmd: list[str], log: Path, timeout_s: float | None = None,
-                 env: dict | None = None) -> tuple[float, float, int, float | None]:
+                 env: dict | None = None) -> tuple[float, float, int, float | None, list]:
     """Run ``cmd`` with its output in ``log``; returns (seconds, peak MB of that process, exit code, seconds to its
-    first output or None). The peak is read from /proc every 50 ms (a high-water mark, so only a rise in the
-    last 50 ms could be missed)."""
+    first output or None, [(seconds, resident MB)] samples). Memory is read from /proc every 50 ms (the peak is a
+    high-water mark, so only a rise in the last 50 ms could be missed)."""
     start = time.perf_counter()
-    first, peak = None, 0.0
+    first, peak, samples = None, 0.0, []
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env or dict(os.environ))
         os.set_blocking(proc.stdout.fileno(), False)
         while True:
-            peak = max(peak, _vm_hwm_mb(proc.pid))
+            hwm, rss = _memory_mb(proc.pid)
+            peak = max(peak, hwm)
+            if rss:
+                samples.append((time.perf_counter() - start, rss))
             chunk = proc.stdout.read()
             if chunk:
                 first = first if first is not None else time.perf_counter() - start
@@ -80,7 +97,7 @@ def run_measured(cmd: list[str], log: Path, timeout_s: float | None = None,
             time.sleep(0.05)
         os.set_blocking(proc.stdout.fileno(), True)
         out.write(proc.stdout.read())
-    return time.perf_counter() - start, peak, proc.returncode, first
+    return time.perf_counter() - start, peak, proc.returncode, first, samples
 
 
 def _cli(url: str, *args: str) -> list[str]:
@@ -106,9 +123,10 @@ def _step_catalog(spec: CatalogSpec, folder: Path, fmt: str) -> StepResult:
 def _step_command(name: str, cmd: list[str], work: Path, timeout_s: float | None,
                   env: dict | None = None) -> StepResult:
     log = work / f"{name}.log"
-    seconds, peak, code, first = run_measured(cmd, log, timeout_s, env)
+    seconds, peak, code, first, samples = run_measured(cmd, log, timeout_s, env)
     detail = {"command": " ".join(cmd[1:]), "log": str(log), "tail": _tail(log),
-              "first_output_s": None if first is None else round(first, 2)}
+              "first_output_s": None if first is None else round(first, 2),
+              "rss_by_fifth_mb": memory_profile(samples)}
     return StepResult(name, seconds, peak, code == 0, detail)
 
 
@@ -174,8 +192,9 @@ def report(results: list[StepResult], args) -> dict:
     print(f"{'step':<10} {'seconds':>8} {'peak MB':>8}  detail")
     for r in results:
         note = ""
-        if r.step == "evaluate":
-            note = f"first progress after {r.detail.get('first_output_s')} s"
+        if r.step in ("import", "evaluate"):
+            note = (f"first output after {r.detail.get('first_output_s')} s; resident MB by fifth of the run "
+                    f"{r.detail.get('rss_by_fifth_mb')}")
         elif r.step == "catalog":
             note = f"{r.detail['files_mb']} MB of files"
         print(f"{r.step:<10} {r.seconds:>8.1f} {r.peak_mb:>8.0f}  {'ok' if r.ok else 'FAILED'} {note}")

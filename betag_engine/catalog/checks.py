@@ -14,12 +14,14 @@ from typing import Any
 
 import numpy as np
 
+from betag_engine.catalog.normalize import is_rewritten, normalize_tag
 from betag_engine.catalog.problems import ImportProblem, ProblemLog
 from betag_engine.catalog.readers import Row, Source
 from betag_engine.catalog.rules import (
     MAX_TITLE_CHARS,
     Refused,
     TimestampRule,
+    as_text,
     check_id,
     check_rating,
     check_tag,
@@ -29,6 +31,7 @@ from betag_engine.catalog.rules import (
 )
 
 _MISSING = object()
+REWRITE_EXAMPLES = 5  # rewritten tags quoted in the import summary
 
 
 class RowChecker:
@@ -44,6 +47,17 @@ class RowChecker:
         self.refused_items: dict[str, str] = {}  # id -> where its row was refused ("items.csv row 5")
         self.position = 0  # staged tags keep the files' order
         self._ts_cache: dict[str, float] = {}
+        self.rewritten = 0  # accepted tags that normalisation changed beyond case and spacing
+        self.rewrite_examples: list[str] = []  # the first few, "'raw' -> 'stored'"
+
+    def _note_rewrites(self, raws: list[str]) -> None:
+        """Count the accepted tags that are stored in another form than typed (the import summary reports it)."""
+        for raw in raws:
+            tag = normalize_tag(raw)
+            if is_rewritten(raw, tag):
+                self.rewritten += 1
+                if len(self.rewrite_examples) < REWRITE_EXAMPLES:
+                    self.rewrite_examples.append(f"{raw.strip()!r} -> {tag!r}")
 
     def require_columns(self, kind: str, source: Source, chunk: list[Row]) -> None:
         """A table file (CSV, TSV, Parquet) must have the required columns; JSON rows are checked one by one."""
@@ -100,6 +114,8 @@ class RowChecker:
                 continue
             self.known.add(ext)
             items.append((row, ext, title, description or "", meta, tag_list is not None))
+            if tag_list:
+                self._note_rewrites([p for p in as_text(cells.get(m.tags)).split(m.tag_separator) if p.strip()])
             for tag in tag_list or ():
                 self.position += 1
                 tags.append((self.position, ext, tag))
@@ -120,6 +136,7 @@ class RowChecker:
                 continue
             self.position += 1
             out.append((self.position, ext, tag))
+            self._note_rewrites([as_text(cells.get(m.tag))])
         return out
 
     def interactions(self, source: Source, unit: str, chunk: list[Row]) -> list[tuple]:

@@ -34,7 +34,7 @@ from betag_engine.catalog.checks import InteractionKeys, RowChecker
 from betag_engine.catalog.problems import ImportProblem, ProblemLog
 from betag_engine.catalog.readers import SUPPORTED_SUFFIXES, Source, read_rows
 from betag_engine.catalog.rules import Refused, TimestampRule, check_name
-from betag_engine.vocabulary import NATIVE
+from betag_engine.vocabulary import CURATED, NATIVE
 from db.models import Item
 from db.session import RETRY_ATTEMPTS, get_engine, is_transient
 
@@ -102,6 +102,9 @@ class ImportOptions:
             check_name(self.native_system, "native system name")
         except Refused as exc:
             raise ValueError(f"native_system: {exc}") from None
+        if self.native_system == CURATED:
+            raise ValueError(f"native_system: {CURATED!r} holds the reviewers' decisions and is written only by them; "
+                             "name another system")
         TimestampRule(self.timestamp_format, self.min_year, self.max_year)  # raises ValueError naming the problem
         if not (self.rating_min <= self.rating_max) or any(v != v for v in (self.rating_min, self.rating_max)):
             raise ValueError(f"rating range must have min <= max, got {self.rating_min}..{self.rating_max}")
@@ -124,6 +127,8 @@ class ImportSummary:
     interactions_skipped: int = 0  # already stored, or repeated in the file with the same rating
     items_tagged: int = 0
     rows_refused: int = 0  # with skip_invalid: rows left out (listed in report_path)
+    tags_rewritten: int = 0  # tags stored in another form than typed, beyond case and spacing ("=1+1" -> "1+1")
+    rewritten_examples: list[str] = field(default_factory=list)  # the first few, "'raw' -> 'stored'"
     report_path: str = ""
     seconds: float = 0.0
     publish_seconds: float = 0.0  # how long the publishing transaction held the write lock
@@ -180,6 +185,8 @@ def import_files(url: str, items: FileArg = None, interactions: FileArg = None, 
 def _describe(summary: ImportSummary) -> str:
     parts = [f"{k.replace('_', ' ')} {v:,}" for k, v in asdict(summary).items()
              if isinstance(v, int) and v and k != "seconds"]
+    if summary.rewritten_examples:
+        parts.append("e.g. " + ", ".join(summary.rewritten_examples))
     return ", ".join(parts) or "nothing to change"
 
 
@@ -225,6 +232,7 @@ class _Run:
             raise self.problems.error()
         published, seconds = self._publish(conn, sources.get("interactions"))
         summary = ImportSummary(**asdict(published), rows_refused=self.problems.rows_refused,
+                                tags_rewritten=checker.rewritten, rewritten_examples=checker.rewrite_examples,
                                 report_path=str(self.problems.report_path or ""), publish_seconds=round(seconds, 2))
         return summary
 

@@ -6,7 +6,7 @@ What leaves it is plain data (:mod:`betag_engine.types`): tag matrices, tag list
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from betag_engine.errors import NotFoundError
 from betag_engine.types import TagMatrix, TagScore, matrix_from_triples
-from betag_engine.vocabulary import SYSTEM_KINDS
+from betag_engine.vocabulary import CURATED, SYSTEM_KINDS
 from db.models import Interaction, Item, ItemTag, TaggingSystem, utcnow
 from db.session import upsert
 
@@ -39,9 +39,14 @@ def ensure_system(
     """Get the system called ``name`` or create it; ``model``/``params`` are updated when given.
 
     Creating it cannot collide with another writer creating it at the same moment (two reviewers' first decisions,
-    an import and a job): the row is inserted unless present, then read."""
+    an import and a job): the row is inserted unless present, then read. The curated system is the reviewers'
+    (``kind`` curated): a job or an import asking for it under another kind is refused, so no generation run or
+    import can overwrite a person's decisions."""
     if kind not in SYSTEM_KINDS:
         raise ValueError(f"kind must be one of {', '.join(SYSTEM_KINDS)}, got {kind!r}")
+    if name == CURATED and kind != CURATED:
+        raise ValueError(f"system {CURATED!r} holds the reviewers' decisions and is written only by them; "
+                         "name another system")
     system = session.scalar(select(TaggingSystem).where(TaggingSystem.name == name))
     if system is None:
         now = utcnow()
@@ -113,17 +118,31 @@ def tagged_item_ids(session: Session, system_name: str) -> set[int]:
     return set(session.scalars(select(ItemTag.item_id).where(ItemTag.system_id == system.id).distinct()))
 
 
+def _plain_rows(session: Session, stmt, batch: int = 50_000) -> Iterator[tuple]:
+    """The rows of a SELECT as the driver's plain tuples, fetched ``batch`` at a time: for the few queries that
+    read a whole table (100k items, 400k tag rows, 1M interactions), where SQLAlchemy's row objects cost as much
+    as the query itself. Only integer parameters taken from the database are rendered into the statement."""
+    conn = session.connection()
+    sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(batch):
+            yield from rows
+    finally:
+        cursor.close()
+
+
 def all_item_ids(session: Session) -> np.ndarray:
-    return np.fromiter(session.scalars(select(Item.id).order_by(Item.id)), dtype=np.int64)
+    return np.fromiter((r[0] for r in _plain_rows(session, select(Item.id).order_by(Item.id))), dtype=np.int64)
 
 
 def tag_matrix(session: Session, system_name: str, item_ids: np.ndarray | None = None) -> TagMatrix:
     """Build the item x tag count matrix A (BETag §3.5) of one system over all catalog items."""
     system = get_system(session, system_name)
     ids = all_item_ids(session) if item_ids is None else np.asarray(item_ids, dtype=np.int64)
-    rows = session.execute(
-        select(ItemTag.item_id, ItemTag.tag, ItemTag.count).where(ItemTag.system_id == system.id)
-    ).all()
+    rows = _plain_rows(session, select(ItemTag.item_id, ItemTag.tag, ItemTag.count)
+                       .where(ItemTag.system_id == int(system.id)))
     return matrix_from_triples(ids, rows)
 
 
@@ -133,7 +152,7 @@ def user_sequences(session: Session) -> dict[int, list[int]]:
         Interaction.user_id, Interaction.timestamp, Interaction.position, Interaction.id
     )
     out: dict[int, list[int]] = defaultdict(list)
-    for user_id, item_id in session.execute(stmt.execution_options(yield_per=50_000)):  # rows in batches
+    for user_id, item_id in _plain_rows(session, stmt):
         out[user_id].append(item_id)
     return dict(out)
 

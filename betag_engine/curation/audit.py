@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from betag_engine.vocabulary import UNDO
+from betag_engine.vocabulary import EDIT, REJECT, REMOVE, UNDO
 from db.models import Item, ReviewDecision
 
 
@@ -48,8 +48,9 @@ def audit_rows(session: Session, f: AuditFilter = AuditFilter(), limit: int = 50
     rows = session.execute(stmt.order_by(ReviewDecision.id.desc()).limit(limit)).all()
     return [
         {"id": d.id, "time (UTC)": d.created_at, "reviewer": d.reviewer, "action": d.action, "tag": d.tag,
-         "item_id": ext, "title": title, "source": d.source_system, "before": _summary(d.before),
-         "after": _summary(d.after), "batch": d.batch_id or "", "undone by": d.undone_by, "item": d.item_id}
+         "item_id": ext, "title": title, "source": d.source_system, "before": _summary(d.before, d.action, False),
+         "after": _summary(d.after, d.action, True), "batch": d.batch_id or "",
+         "undone by": "" if d.undone_by is None else f"#{d.undone_by}", "item": d.item_id}
         for d, ext, title in rows
     ]
 
@@ -58,13 +59,18 @@ def reviewers(session: Session) -> list[str]:
     return sorted(session.scalars(select(ReviewDecision.reviewer).distinct()))
 
 
-def _summary(blob: dict | None) -> str:
-    tags = (blob or {}).get("tags", {})
+_GONE = {REJECT: "rejected", REMOVE: "removed", EDIT: "replaced"}  # what a missing curated tag means after these
+
+
+def _summary(blob: dict | None, action: str, after: bool) -> str:
+    """One side of a decision in words: "fantasy: curated, count 2 (conf 0.81)", "fantasy: not curated", and on
+    the after side of a rejection "fantasy: rejected" (a rejection changes no curated row, but it is a decision)."""
     parts = []
-    for tag, state in tags.items():
+    for tag, state in ((blob or {}).get("tags") or {}).items():
         if state is None:
-            parts.append(f"{tag}: -")
+            parts.append(f"{tag}: {_GONE.get(action, 'not curated') if after else 'not curated'}")
         else:
             conf = state.get("confidence")
-            parts.append(f"{tag}: {state['count']:g}" + (f" ({conf:.2f})" if conf is not None else ""))
+            parts.append(f"{tag}: curated, count {state['count']:g}" + (f" (conf {conf:.2f})" if conf is not None
+                                                                        else ""))
     return "; ".join(parts)

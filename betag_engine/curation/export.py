@@ -1,7 +1,8 @@
-"""Export curated tags as CSV or JSON, safe to open in a spreadsheet.
+"""Export curated tags as CSV (safe to open in a spreadsheet) or JSON (the data as stored).
 
-Cells starting with ``= + - @``, a tab or a carriage return are prefixed with a single quote (OWASP "CSV
-injection"), so a tag like ``=HYPERLINK("http://x")`` is shown as text instead of being evaluated.
+CSV cells starting with ``= + - @``, a tab or a carriage return are prefixed with a single quote (OWASP "CSV
+injection"), so a tag like ``=HYPERLINK("http://x")`` is shown as text instead of being evaluated. JSON is no
+spreadsheet format: its strings are exactly the stored values.
 """
 
 from __future__ import annotations
@@ -47,8 +48,9 @@ def export_curated(session: Session, fmt: str = "csv", item_ids: Iterable[int] |
     """The curated tags of ``item_ids`` (all items when None) as CSV text or a JSON list of items."""
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"fmt must be one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")
-    records = [{k: escape_cell(v) for k, v in r.items()} for r in curated_records(session, item_ids)]
+    records = curated_records(session, item_ids)
     if fmt == "csv":
+        records = [{k: escape_cell(v) for k, v in r.items()} for r in records]
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()

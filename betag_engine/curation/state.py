@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import delete, func, select, update
@@ -126,22 +127,50 @@ def source_tags(session: Session, system_name: str, item_id: int) -> dict[str, T
     return {t: {"count": c, "confidence": conf} for t, c, conf in rows}
 
 
-def tag_states(session: Session, item_id: int) -> dict[str, str]:
-    """Review state of every tag any system gives the item: approved, rejected, removed, edited or pending."""
+@dataclass(frozen=True)
+class TagDecision:
+    """A tag's review state on one item and who put it there (the latest live decision's reviewer; "" when no
+    decision did, e.g. a pending proposal)."""
+
+    state: str
+    reviewer: str = ""
+    action: str = ""
+
+    @property
+    def decided(self) -> bool:
+        return self.state != PENDING
+
+    def describe(self) -> str:
+        """E.g. "rejected by alice", "approved", "pending"."""
+        return f"{self.state} by {self.reviewer}" if self.reviewer else self.state
+
+
+def tag_decisions(session: Session, item_id: int) -> dict[str, TagDecision]:
+    """Review state of every tag any system gives the item (approved, rejected, removed, edited or pending), with
+    the reviewer of the decision that set it. A tag in the curated system is approved whatever came before."""
     curated = session.scalar(select(TaggingSystem.id).where(TaggingSystem.name == CURATED))
     rows = session.execute(select(ItemTag.tag, ItemTag.system_id).where(ItemTag.item_id == item_id)).all()
     approved = {t for t, sid in rows if sid == curated}
-    states = {t: PENDING for t, sid in rows if sid != curated}
+    out = {t: TagDecision(PENDING) for t, sid in rows if sid != curated}
     live = session.execute(
-        select(ReviewDecision.tag, ReviewDecision.action)
+        select(ReviewDecision.tag, ReviewDecision.action, ReviewDecision.reviewer, ReviewDecision.after)
         .where(ReviewDecision.item_id == item_id, ReviewDecision.undone_by.is_(None), ReviewDecision.action != UNDO)
         .order_by(ReviewDecision.id)
     )
-    for tag, action in live:
-        states[tag] = _CLOSED_STATES.get(action, APPROVED)
+    for tag, action, who, after in live:
+        out[tag] = TagDecision(_CLOSED_STATES.get(action, APPROVED), who, action)
+        for other, state in ((after or {}).get("tags") or {}).items():  # an edit's new spelling
+            if other != tag and state is not None:
+                out[other] = TagDecision(APPROVED, who, action)
     for tag in approved:
-        states[tag] = APPROVED
-    return states
+        if out.get(tag, TagDecision(PENDING)).state != APPROVED:
+            out[tag] = TagDecision(APPROVED)
+    return out
+
+
+def tag_states(session: Session, item_id: int) -> dict[str, str]:
+    """Review state of every tag any system gives the item: approved, rejected, removed, edited or pending."""
+    return {tag: d.state for tag, d in tag_decisions(session, item_id).items()}
 
 
 def refresh_status(session: Session, item_id: int) -> str:

@@ -83,6 +83,7 @@ def evaluate_system(
             leader[task] = (rank, payload)
         scorer.keep({index_key(c["params"]) for _, c in leader.values()})
     best = {task: leader[task][1] for task in tasks}
+    scorer.forget_queries("validation")
     tests = {task: cell(task, params, "test") for task, params in _grouped([(t, best[t]["params"]) for t in tasks])}
     out = {}
     for task in tasks:

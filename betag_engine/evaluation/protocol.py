@@ -24,7 +24,7 @@ from betag_engine.retrieval.popular import popularity as count_popularity
 from betag_engine.settings import DEFAULT_SEED
 from betag_engine.split import Split, leave_one_last, restrict_sequences
 from betag_engine.types import TagMatrix
-from betag_engine.vocabulary import BM25, ITEM_TASK, POPULAR, TASKS
+from betag_engine.vocabulary import BIRANK, BM25, ITEM_TASK, POPULAR, TASKS, row_label
 
 PHASES = ("validation", "test")
 GRID_SAMPLE_PHASE = 3  # seeds the grid's validation sample apart from the negatives' phases (1, 2)
@@ -223,6 +223,24 @@ def cell_key(system: str, retriever: str, task: str, params: Mapping | str, subs
     label = params if isinstance(params, str) else ",".join(f"{k}={v}" for k, v in sorted(params.items()))
     key = f"{system}|{retriever}|{task}|{label or 'default'}"
     return f"{key}|{subset}" if subset else key
+
+
+def cell_label(key: str) -> str:
+    """A unit name of :func:`cell_key` as a person reads it in a job's progress line:
+    "-|popular|item|test" -> "Popular, item-based, test"; "base|bm25|user|k1=0.5" -> "base, BM25, user-based,
+    validation k1=0.5"; a row's "<system>|<retriever>" -> "base, BM25"."""
+    parts = key.split("|", 4)
+    if len(parts) not in (2, 4, 5):
+        return key
+    system, retriever = parts[:2]
+    who = row_label(system, retriever)
+    how = "" if retriever == POPULAR else f", {({BM25: 'BM25', BIRANK: 'BiRank'}).get(retriever, retriever)}"
+    if len(parts) == 2:  # a system x retriever row starting
+        return f"{who}{how}"
+    task, label = parts[2:4]
+    what = "test" if label == "test" else f"validation {label.replace(',', ', ')}"
+    subset = f" ({parts[4]})" if len(parts) == 5 else ""
+    return f"{who}{how}, {task}-based, {what}{subset}"
 
 
 @dataclass

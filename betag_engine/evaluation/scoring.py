@@ -76,6 +76,10 @@ class SystemScorer:
                 self._queries[key] = user_queries(self.tm.matrix, hist, weighting)
         return self._queries[key]
 
+    def forget_queries(self, phase: str) -> None:
+        """Drop the cached queries of ``phase`` (the grid's validation queries are not needed on test)."""
+        self._queries = {k: q for k, q in self._queries.items() if k[0] != phase}
+
     def keep(self, keys: set[tuple]) -> None:
         """Operators worth keeping besides the one in use (the grid's current best per task, which the test
         phase needs again: BiRank's inverse is the costly part)."""

@@ -9,7 +9,15 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from betag_engine.evaluation.grid_search import evaluate_system
-from betag_engine.evaluation.protocol import CellCallback, EvalConfig, EvalResult, Prepared, count_cells, prepare
+from betag_engine.evaluation.protocol import (
+    CellCallback,
+    EvalConfig,
+    EvalResult,
+    Prepared,
+    cell_label,
+    count_cells,
+    prepare,
+)
 from betag_engine.evaluation.uncertainty import Difference, paired_difference
 from betag_engine.retrieval.config import check_retriever
 from betag_engine.types import TagMatrix
@@ -123,14 +131,14 @@ def evaluate_table(
         if on_cell is not None:
             on_cell(key, payload)
         counter["n"] += 1
-        say(key)
+        say(cell_label(key))
 
     plan = [(name, tm, r) for name, tm in systems.items() for r in retrievers]
     if include_popular:
         plan.append((NO_SYSTEM, None, POPULAR))
     rows = []
     for name, tm, retriever in plan:
-        say(f"{name}|{retriever}")
+        say(cell_label(f"{name}|{retriever}"))
         results = evaluate_system(prepared, tm, retriever, list(tasks), config, name, done_cells, track, say)
         rows.append(TableRow(name, retriever, results))
     meta = {

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import fields
 
 from betag_engine.jobs.runner import run_job
+from betag_engine.jobs.validation import check_values
 from betag_engine.settings import Settings
 from betag_engine.vocabulary import JOB_KINDS, JobKind
 
@@ -37,12 +38,17 @@ def params_class(kind: str) -> type:
 
 
 def check_params(kind: str, params: dict) -> None:
-    """Refuse a job's parameters before it starts (unknown names, wrong values), naming the valid ones."""
+    """Refuse a job's parameters before it starts: unknown names (listing the valid ones), values of the wrong type
+    or outside their field's range (``jobs.validation``: the message states the range), then whatever the class's
+    own ``__post_init__`` refuses. Every launch path calls this (``run_kind`` included)."""
+    if not isinstance(params, dict):
+        raise ValueError(f"{kind} job: parameters must be a JSON object, got {type(params).__name__}")
     cls = params_class(kind)
     valid = sorted(f.name for f in fields(cls))
     unknown = sorted(set(params) - set(valid))
     if unknown:
         raise ValueError(f"{kind} job: unknown parameter(s) {', '.join(unknown)}; valid: {', '.join(valid)}")
+    check_values(kind, cls, params)
     try:
         cls(**params)
     except (TypeError, ValueError) as exc:
@@ -62,5 +68,9 @@ def run_kind(kind: str, params: dict, settings: Settings, *, job_id: int | None 
         The handler's result dict (also stored on the job).
     """
     handler = handler_for(kind)
-    return run_job(kind, params, lambda ctx: handler(ctx, params), settings, job_id=job_id, name=name,
-                   progress_bar=progress_bar)
+
+    def checked(ctx):
+        check_params(kind, params)  # a refused job is recorded as failed, with the reason, before any work
+        return handler(ctx, params)
+
+    return run_job(kind, params, checked, settings, job_id=job_id, name=name, progress_bar=progress_bar)

@@ -10,12 +10,19 @@ is refused while a live worker holds it. A worker writes a heartbeat every ``HEA
 its own; any reader (``python -m betag_engine jobs``, the app) calls :func:`mark_dead_workers`, which marks a
 running job whose worker process is gone (same host) or whose heartbeat is older than ``STALE_AFTER_S`` as
 interrupted. The job's own bookkeeping writes are retried while another writer holds the database.
+
+What a running job is doing lives in ``jobs.message`` (one line) and, structured, in ``jobs.result["progress"]``
+while it runs (the final result replaces it): ``phase`` / ``detail`` / ``since`` / ``expected_s`` for a long step
+without units (:meth:`JobContext.phase`: model conversion and loading report through it), ``step_s`` (how long
+the last batch took: when a cancel takes effect) and ``eta`` (a time-left text) for :meth:`JobContext.progress`.
+The app renders them (``app_data.views.job_status``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -27,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from betag_engine.errors import JobCancelled, NotFoundError
 from betag_engine.jobs.liveness import Heartbeat, JobBusy, JobLost, claim, mark_dead_workers
+from betag_engine.llm.models import reporting_loads
 from betag_engine.settings import Settings
 from betag_engine.vocabulary import JOB_CANCELLED, JOB_DONE, JOB_FAILED, JOB_PENDING, JOB_RUNNING
 from db.models import Job, JobCheckpoint, utcnow
@@ -79,6 +87,7 @@ class JobContext:
         self.progress_bar = progress_bar  # a tqdm bar on the terminal (the CLI); stages of a pipeline inherit it
         self._bar = None
         self._heartbeat = heartbeat
+        self._last_step: float | None = None  # monotonic time of the last progress() call
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -110,9 +119,30 @@ class JobContext:
 
             self._bar = tqdm(total=total, desc=message or self.key.split(":")[0], unit="unit")
 
-    def progress(self, done: int, message: str = "") -> None:
-        """Record progress (units done of the total); raises JobCancelled if a cancel was requested."""
-        self._update(progress_done=int(done), message=message)
+    def phase(self, name: str, detail: str = "", expected_s: tuple[float, float] | None = None) -> None:
+        """Start a long step without units (converting or loading a model): the job row says what it is, since when
+        and how long it usually takes, so the app can show the time spent against that estimate instead of "0/0".
+        Raises JobCancelled first if a cancel was requested (a cancel never waits for a step that has not begun).
+        """
+        self.check_cancel()
+        info = {"phase": name, "detail": detail, "since": utcnow().isoformat(timespec="seconds"),
+                "expected_s": list(expected_s) if expected_s else None}
+        self._update(message=f"{name}: {detail}" if detail else name, result={"progress": info})
+        self._last_step = None
+        hint = f" (usually {expected_s[0]:.0f}-{expected_s[1]:.0f} s)" if expected_s else ""
+        self.log(f"{name}: {detail}{hint}")
+        if self.progress_bar:
+            from tqdm.auto import tqdm
+
+            tqdm.write(f"{name}: {detail}{hint}")
+
+    def progress(self, done: int, message: str = "", eta: str = "") -> None:
+        """Record progress (units done of the total) and how long the step since the last call took; ``eta`` is a
+        time-left text shown next to the message. Raises JobCancelled if a cancel was requested."""
+        now = time.monotonic()
+        step_s = None if self._last_step is None else round(now - self._last_step, 1)
+        self._last_step = now
+        self._update(progress_done=int(done), message=message, result={"progress": {"step_s": step_s, "eta": eta}})
         if self._bar is not None:
             self._bar.n = done
             self._bar.set_postfix_str(message[:60], refresh=False)
@@ -174,8 +204,10 @@ def run_job(
     claim(url, job_id, key)
     heartbeat = Heartbeat(url, job_id).start()
     ctx = JobContext(job_id, key, settings, progress_bar=progress_bar, heartbeat=heartbeat)
+    ctx._update(message="starting", result={})  # a resumed job's old phase or result is not its state now
     try:
-        result = dict(fn(ctx) or {})
+        with reporting_loads(ctx.phase):  # model conversion and loading say what they do on the job row
+            result = dict(fn(ctx) or {})
     except JobCancelled:
         _finish(url, job_id, JOB_CANCELLED, error="cancelled by user; finished units are kept")
         raise

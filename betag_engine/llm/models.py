@@ -16,8 +16,9 @@ import importlib.util
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,29 @@ _DONE_MARKER = "betag-converted.txt"
 
 class ModelLoadError(BetagError):
     """A model spec could not be resolved or loaded."""
+
+
+# (step, detail, (low, high) seconds it usually takes): told before each long loading step. A job installs its
+# JobContext.phase here (jobs.runner), so the job row and the app say what the first minute is spent on.
+LoadReporter = Callable[[str, str, "tuple[float, float] | None"], None]
+_REPORTER: ContextVar[LoadReporter | None] = ContextVar("betag_model_load_reporter", default=None)
+LOAD_EXPECTED_S = (1.0, 15.0)  # a converted copy: reading safetensors, building the tokenizer
+
+
+@contextmanager
+def reporting_loads(report: LoadReporter) -> Iterator[None]:
+    """Within this block, model conversion and loading tell ``report`` what they are about to do."""
+    token = _REPORTER.set(report)
+    try:
+        yield
+    finally:
+        _REPORTER.reset(token)
+
+
+def _report(step: str, detail: str, expected_s: tuple[float, float] | None) -> None:
+    report = _REPORTER.get()
+    if report is not None:
+        report(step, detail, expected_s)
 
 
 def _gemma_gguf(target_dir: Path) -> Path:
@@ -59,11 +83,13 @@ class BuiltinModel:
     key: str
     summary: str
     locate_gguf: Callable[[Path], Path]  # (scratch dir) -> path of the .gguf file
+    convert_s: tuple[float, float] = (30.0, 70.0)  # what the one-off conversion usually takes on 2 free CPU cores
 
 
 BUILTIN_MODELS: dict[str, BuiltinModel] = {
     "gemma3-270m": BuiltinModel("gemma3-270m", "Gemma 3 270M base, Q4_K_M GGUF (raw completion)", _gemma_gguf),
-    "smollm2-135m": BuiltinModel("smollm2-135m", "SmolLM2 135M Instruct, Q4_1 GGUF (ChatML)", _smollm2_gguf),
+    "smollm2-135m": BuiltinModel("smollm2-135m", "SmolLM2 135M Instruct, Q4_1 GGUF (ChatML)", _smollm2_gguf,
+                                 convert_s=(15.0, 40.0)),
 }
 
 
@@ -230,7 +256,11 @@ def load_model(
     with _CACHE_LOCK:
         if not fresh and key in _CACHE:
             return _CACHE[key]
+        if resolved.needs_conversion:
+            _report("converting the model", f"{resolved.name} from GGUF to a safetensors copy, once per machine "
+                    "(later jobs load that copy in seconds)", resolved.builtin.convert_s)
         hf_dir = ensure_converted(resolved)
+        _report("loading the model", f"{resolved.name} on {dev}", LOAD_EXPECTED_S)
         loaded = _load_dir(resolved.name, hf_dir, dev, quantization)
         if not fresh:
             _CACHE[key] = loaded

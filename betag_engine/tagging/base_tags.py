@@ -26,10 +26,10 @@ class BaseTagParams:
     model: str | None = model_field()
     item_ids: list[int] | None = item_ids_field()
     limit: int | None = limit_field()
-    batch_size: int = field(default=8, metadata={"help": "Prompts per generate call / committed batch."})
-    max_new_tokens: int = field(default=48, metadata={"help": "Tokens per completion."})
-    repetition_penalty: float = field(default=1.15, metadata={"help": "Stops small models looping."})
-    max_tags: int = field(default=12, metadata={"help": "Tags kept per item."})
+    batch_size: int = field(default=8, metadata={"help": "Prompts per generate call / committed batch.", "min": 1})
+    max_new_tokens: int = field(default=48, metadata={"help": "Tokens per completion.", "min": 1})
+    repetition_penalty: float = field(default=1.15, metadata={"help": "Stops small models looping.", "above": 0})
+    max_tags: int = field(default=12, metadata={"help": "Tags kept per item.", "min": 1})
     prompt: dict[str, Any] = prompt_field()
 
     def __post_init__(self) -> None:

@@ -27,7 +27,7 @@ class ConfidenceParams:
     model: str | None = model_field()
     item_ids: list[int] | None = item_ids_field()
     limit: int | None = limit_field()
-    batch_size: int = field(default=8, metadata={"help": "Items per committed batch."})
+    batch_size: int = field(default=8, metadata={"help": "Items per committed batch.", "min": 1})
     prompt: dict[str, Any] | None = field(default=None, metadata={"help": "PromptConfig fields (judge_template, "
                                                                           "yes, no)."})
 

@@ -46,18 +46,21 @@ class FinetuneParams(ContextOptions):
     base_system: str = field(default=BASE, metadata={"help": "Tagging system whose tags write the sequences."})
     item_ids: list[int] | None = item_ids_field()
     limit: int | None = limit_field()
-    users: int | None = field(default=None, metadata={"help": "Sample this many users (null = all)."})
-    window: int = field(default=15, metadata={"help": "Max consecutive items per example (paper: 15)."})
-    epochs: int = field(default=1, metadata={"help": "Epochs; a rerun with more epochs continues the adapter."})
-    batch_size: int = field(default=4, metadata={"help": "Examples per optimizer step."})
-    lr: float = field(default=1e-4, metadata={"help": "AdamW learning rate (paper: 1e-4)."})
-    rank: int = field(default=8, metadata={"help": "LoRA rank (paper: 64)."})
-    alpha: int = field(default=16, metadata={"help": "LoRA alpha (scale = alpha / rank)."})
-    dropout: float = field(default=0.05, metadata={"help": "LoRA dropout."})
+    users: int | None = field(default=None, metadata={"help": "Sample this many users (null = all).",
+                                                      "min": 1, "null": "every user"})
+    window: int = field(default=15, metadata={"help": "Max consecutive items per example (paper: 15).",
+                                              "min": 2})
+    epochs: int = field(default=1, metadata={"help": "Epochs; a rerun with more epochs continues the adapter.",
+                                             "min": 1, "max": 50})
+    batch_size: int = field(default=4, metadata={"help": "Examples per optimizer step.", "min": 1})
+    lr: float = field(default=1e-4, metadata={"help": "AdamW learning rate (paper: 1e-4).", "above": 0})
+    rank: int = field(default=8, metadata={"help": "LoRA rank (paper: 64).", "min": 1})
+    alpha: int = field(default=16, metadata={"help": "LoRA alpha (scale = alpha / rank).", "min": 1})
+    dropout: float = field(default=0.05, metadata={"help": "LoRA dropout.", "min": 0, "max": 0.9})
     target_modules: list[str] = field(default_factory=lambda: ["q_proj", "v_proj"],
                                       metadata={"help": "Modules that get LoRA weights."})
-    max_tags_per_item: int = field(default=8, metadata={"help": "Base tags per item line."})
-    max_tokens: int = field(default=320, metadata={"help": "Tokens per example (longer ones are cut)."})
+    max_tags_per_item: int = field(default=8, metadata={"help": "Base tags per item line.", "min": 1})
+    max_tokens: int = field(default=320, metadata={"help": "Tokens per example (longer ones are cut).", "min": 16})
     seed: int | None = field(default=None, metadata={"help": "Seed of user sampling, windows, LoRA init and "
                                                                      "dropout; null = BETAG_SEED."})
     prompt: dict[str, Any] = prompt_field()

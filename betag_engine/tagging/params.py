@@ -8,12 +8,14 @@ from typing import Any
 
 def item_ids_field() -> Any:
     """The ``item_ids`` parameter every tagging job takes (see ``common.select_items``)."""
-    return field(default=None, metadata={"help": "Items to work on (database ids); default: limit, else every item."})
+    return field(default=None, metadata={"help": "Items to work on (database ids); default: limit, else every item.",
+                                         "min": 1, "min_items": 1, "null": "limit, else every item"})
 
 
 def limit_field() -> Any:
     """The ``limit`` parameter every tagging job takes (see ``common.select_items``)."""
-    return field(default=None, metadata={"help": "Only the N most-interacted items (when item_ids is not given)."})
+    return field(default=None, metadata={"help": "Only the N most-interacted items (when item_ids is not given).",
+                                         "min": 1, "null": "every item"})
 
 
 def model_field() -> Any:

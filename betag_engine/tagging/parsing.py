@@ -2,14 +2,16 @@
 
 Handles numbered lists, bullets, comma/semicolon lists, quotes, labels ("Tags:"), refusals ("I cannot ...",
 "As an AI ..."), empty, overlong and repetitive output. The result is always a list of unique tags, each a
-fixed point of :func:`betag_engine.catalog.normalize.normalize_tag`, at most ``max_tags`` long.
+fixed point of :func:`betag_engine.catalog.normalize.normalize_tag` of at most ``MAX_TAG_CHARS`` characters, at most
+``max_tags`` long. Normalisation keeps ``# %`` inside a tag and ``+ # %`` at its end (``c++``, ``100% cotton``);
+output made of words, digits, spaces and hyphens parses exactly as before it did (tests/tagging/test_parsing.py).
 """
 
 from __future__ import annotations
 
 import re
 
-from betag_engine.catalog.normalize import normalize_tag
+from betag_engine.catalog.normalize import MAX_TAG_CHARS, normalize_tag
 
 MAX_TAGS = 20
 MAX_TAG_WORDS = 5
@@ -42,7 +44,7 @@ def canonical_tag(text: str, max_words: int = MAX_TAG_WORDS) -> str:
         tag = nxt
     else:
         return ""
-    if not tag or len(tag.split(" ")) > max_words or not any(ch.isalnum() for ch in tag):
+    if not tag or len(tag) > MAX_TAG_CHARS or len(tag.split(" ")) > max_words or not any(ch.isalnum() for ch in tag):
         return ""
     return tag
 

@@ -31,15 +31,18 @@ class TagGPTParams:
     model: str | None = model_field()
     item_ids: list[int] | None = item_ids_field()
     limit: int | None = limit_field()
-    batch_size: int = field(default=4, metadata={"help": "Items per generate call (each with `samples` samples)."})
-    samples: int = field(default=5, metadata={"help": "High-temperature samples per item."})
-    temperature: float = field(default=1.0, metadata={"help": "Sampling temperature (> 0)."})
-    top_k: int = field(default=50, metadata={"help": "Sample among the k most likely tokens (0 = all)."})
-    max_new_tokens: int = field(default=48, metadata={"help": "Tokens per sample."})
-    repetition_penalty: float = field(default=1.1, metadata={"help": "Stops small models looping."})
-    max_tags: int = field(default=12, metadata={"help": "Tags kept per sample."})
-    min_count: int = field(default=3, metadata={"help": "Global frequency filter: keep tags seen >= this often."})
-    fusion_threshold: float = field(default=0.95, metadata={"help": "Cosine above which tags are fused."})
+    batch_size: int = field(default=4, metadata={"help": "Items per generate call (each with `samples` samples).",
+                                                 "min": 1})
+    samples: int = field(default=5, metadata={"help": "High-temperature samples per item.", "min": 1, "max": 50})
+    temperature: float = field(default=1.0, metadata={"help": "Sampling temperature (> 0).", "above": 0})
+    top_k: int = field(default=50, metadata={"help": "Sample among the k most likely tokens (0 = all).", "min": 0})
+    max_new_tokens: int = field(default=48, metadata={"help": "Tokens per sample.", "min": 1})
+    repetition_penalty: float = field(default=1.1, metadata={"help": "Stops small models looping.", "above": 0})
+    max_tags: int = field(default=12, metadata={"help": "Tags kept per sample.", "min": 1})
+    min_count: int = field(default=3, metadata={"help": "Global frequency filter: keep tags seen >= this often.",
+                                                "min": 1})
+    fusion_threshold: float = field(default=0.95, metadata={"help": "Cosine above which tags are fused.",
+                                                            "above": 0, "max": 1})
     embedding_model: str = field(default="", metadata={"help": "Sentence-transformers folder for the fusion; "
                                                                "default BETAG_EMBEDDING_MODEL."})
     prompt: dict[str, Any] = prompt_field()

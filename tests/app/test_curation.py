@@ -110,7 +110,7 @@ def test_export_escapes_formulas_and_respects_filter(session):
     assert {r["tag"] for r in rows} == {"'=HYPERLINK(\"http://x\")", "'-1+2"}
     assert rows[0]["title"] == "<script>alert(1)</script>"
     data = json.loads(export_curated(session, "json", item_ids=[item.id]))
-    assert len(data) == 1 and data[0]["tags"][0]["tag"].startswith("'")
+    assert len(data) == 1 and {t["tag"] for t in data[0]["tags"]} == {'=HYPERLINK("http://x")', "-1+2"}  # as stored
     assert escape_cell("\tx") == "'\tx" and escape_cell("ok") == "ok" and escape_cell(-1) == -1
 
 
@@ -133,3 +133,19 @@ def test_compare_marks_tags_shared_among_the_shown_systems_only(session):
     assert shown["toys"] == 1 and "betag-m2 count" not in compare_rows(detail, None, ["native", "betag"])[0]
     everything = {r["tag"]: r["shared by"] for r in compare_rows(detail)}
     assert everything["toys"] == 2
+
+
+def test_audit_rows_say_what_a_decision_did(session):
+    """A rejection changes no curated row, yet its audit row says what happened (it used to read '-' -> '-')."""
+    item_id, version, tags = _first(session)
+    approve_tags(session, item_id, tags[:1], "native", "alice", version)
+    reject_tags(session, item_id, tags[:1], "native", "alice", version + 1, overrule=True)
+    reject_tags(session, item_id, tags[1:2], "native", "alice", version + 2)
+    session.commit()
+    rows = {(r["action"], r["tag"]): r for r in audit_rows(session)}
+    assert rows[("approve", tags[0])]["before"] == f"{tags[0]}: not curated"
+    assert rows[("approve", tags[0])]["after"] == f"{tags[0]}: curated, count 1"
+    assert rows[("reject", tags[0])]["after"] == f"{tags[0]}: rejected"
+    assert (rows[("reject", tags[1])]["before"], rows[("reject", tags[1])]["after"]) == (
+        f"{tags[1]}: not curated", f"{tags[1]}: rejected")
+    assert all(r["undone by"] == "" for r in rows.values())

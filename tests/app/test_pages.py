@@ -140,6 +140,46 @@ def test_review_edit_and_add(app, demo_url):
     assert "pixar films" in tags and not any(t.startswith("=") for t in tags)
 
 
+def test_review_shows_the_stored_form_before_saving(app, demo_url):
+    """Symbols that product tags use are kept as typed; a tag changed on the way in is shown as it will be saved,
+    and nothing is saved until the reviewer has seen that."""
+    goto(app, "review")
+    app.text_input(key="review_add_text").input("C++").run()  # Enter: the page shows the stored form
+    assert any("Will be saved as 'c++'" in c.value for c in app.caption)
+    app.button(key="review_add_save").click().run()
+    assert any("Added 'c++'" in s.value for s in app.success)
+    app.text_input(key="review_add_text").input("-2+3")
+    app.button(key="review_add_save").click().run()  # typed and saved at once: shown first, nothing saved
+    assert any("'-2+3' will be saved as '2+3'" in w.value for w in app.warning)
+    with _session(demo_url) as s:
+        assert {t.tag for v in item_tags(s, "curated").values() for t in v} == {"c++"}
+    app.button(key="review_add_save").click().run()  # the second press saves what was shown
+    app.text_input(key="review_add_text").input("   ").run()
+    app.text_input(key="review_edit_new").input("100% Cotton").run()
+    app.button(key="review_edit_save").click().run()
+    app.text_input(key="review_add_text").input("…").run()
+    assert any("needs a letter or a digit" in w.value for w in app.warning)
+    with _session(demo_url) as s:
+        tags = {t.tag for v in item_tags(s, "curated").values() for t in v}
+    assert {"c++", "2+3", "100% cotton"} <= tags
+
+
+def test_bulk_approve_keeps_a_rejection_and_says_so(app, demo_url):
+    """approve -> reject -> bulk approve: the rejection stays and the message names it."""
+    goto(app, "review")
+    app.button(key="review_approve_0").click().run()
+    app.button(key="review_reject_0").click().run()
+    goto(app, "bulk")
+    app.sidebar.text_input(key="f_text").input("Toy Story").run()
+    app.number_input(key="bulk_k").set_value(3).run()
+    app.button(key="bulk_apply").click().run()
+    assert any("rejected by alice ('animation' on Toy Story" in w.value for w in app.warning)
+    with _session(demo_url) as s:
+        item = s.scalar(select(Item).where(Item.title.like("Toy Story%")))
+        curated = {t.tag for t in item_tags(s, "curated", [item.id])[item.id]}
+    assert "animation" not in curated and curated == {"children's", "comedy"}
+
+
 def test_bulk_approve_and_export(app, demo_url):
     goto(app, "bulk")
     app.sidebar.selectbox(key="f_native").select("film-noir").run()
@@ -208,8 +248,18 @@ def test_generate_refuses_bad_parameters_before_starting(app, demo_url):
     goto(app, "generate")
     app.selectbox(key="gen_kind").select("base-tags").run()
     app.text_area(key="gen_extra").input('{"beams": 4}').run()
-    app.button(key="gen_start").click().run()
     assert any("unknown parameter(s) beams" in e.value for e in app.error)
+    assert app.button(key="gen_start").disabled
+    for extra, message in (('{"limit": -5}', "limit must be an integer (>= 1), or null (every item); got -5"),
+                           ('{"limit": 0}', "got 0"), ('{"batch_size": "8"}', "batch_size must be an integer"),
+                           ('{"system": "curated"}', "reviewers' decisions"), ("[1, 2]", "must be a JSON object")):
+        app.text_area(key="gen_extra").input(extra).run()
+        assert any(message in e.value for e in app.error), (extra, [e.value for e in app.error])
+    app.text_area(key="gen_extra").input("{}").run()
+    app.radio(key="gen_subset").set_value("Items in the current filter").run()
+    app.sidebar.text_input(key="f_text").input("no such title anywhere").run()
+    assert any("item_ids must be a list of integers (not empty" in e.value for e in app.error)
+    assert app.button(key="gen_start").disabled
     with _session(demo_url) as s:
         assert s.scalar(select(Job)) is None
 
@@ -250,7 +300,8 @@ def test_evaluation_dashboard_and_comparison(app, demo_url):
     goto(app, "evaluation")
     assert len(app.get("plotly_chart")) == 3
     compare = table(app, "Δ")
-    assert compare["Δ"].round(3).eq(0.1).all()
+    assert compare["Δ"].eq("+0.1000").all()  # run b (newest) against run a: two different runs by default
+    assert app.selectbox(key="eval_other").value != app.selectbox(key="eval_report").value
 
 
 def test_evaluation_dashboard_reads_a_pipeline_report(app, demo_url):
@@ -311,3 +362,31 @@ def test_popular_preview_after_an_import_that_adds_items(app):
     app.selectbox(key="rp_retriever").select("popular").run()
     assert not app.error, [e.value for e in app.error]
     assert len(app.dataframe[0].value) == 10
+
+
+def test_a_page_url_opened_directly_opens_that_page(demo_url, monkeypatch):
+    """serve.py redirects /review-tags to /?page=review-tags (no 404 probes); the router opens the page and drops
+    the parameter."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("BETAG_REVIEWER", "alice")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["page"] = "review-tags"
+    at.run()
+    assert not at.exception and at.title[0].value == "Review"
+    assert "page" not in at.query_params
+
+
+def test_serve_redirects_every_page_url_to_the_router():
+    import asyncio
+
+    from starlette.requests import Request
+
+    import serve
+    from app_data.navigation import URL_PATHS
+
+    request = Request({"type": "http", "method": "GET", "path": "/review-tags", "query_string": b"x=1",
+                       "headers": [], "server": ("127.0.0.1", 80), "scheme": "http"})
+    response = asyncio.run(serve.open_page(request))
+    assert response.status_code == 307 and response.headers["location"] == "/?page=review-tags&x=1"
+    assert {r.path.strip("/") for r in serve.app._user_routes} == set(URL_PATHS)

@@ -331,3 +331,24 @@ def test_builtin_demo_catalog(session):
     assert len(seqs) == 943 and sum(map(len, seqs.values())) == 100_000
     system = session.scalar(select(TaggingSystem).where(TaggingSystem.name == "native"))
     assert system.params == {"dataset": "ml-100k", "source": "genres"} and system.kind == "native"
+
+
+def test_import_counts_rewritten_tags(db_url, tmp_path):
+    """Tags that normalisation changed beyond case and spacing are counted in the summary, with examples; symbols
+    that product tags use are kept as typed."""
+    from betag_engine.catalog.importer import import_files
+    from betag_engine.catalog.store import item_tags
+    from db.session import session_scope
+
+    items = tmp_path / "items.csv"
+    items.write_text('item_id,title,tags\nP1,Cable,USB-C|=1+1|3.5mm\nP2,Shirt,100% Cotton|- Sale!|"C++"\n')
+    tags = tmp_path / "tags.csv"
+    tags.write_text("item_id,tag\nP1,C#\nP1,** 2-in-1 **\n")
+    summary = import_files(db_url, items=items, tags=tags)
+    # '=1+1', '- Sale!', '"C++"' (its quotes are in the cell) and '** 2-in-1 **'; USB-C, 100% Cotton, C# only
+    # change case
+    assert summary.tags_rewritten == 4
+    assert summary.rewritten_examples[0] == "'=1+1' -> '1+1'"
+    with session_scope(db_url) as s:
+        stored = {t.tag for tags in item_tags(s, "native").values() for t in tags}
+    assert stored == {"usb-c", "1+1", "3.5mm", "100% cotton", "sale", "c++", "c#", "2-in-1"}

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from betag_engine.llm.constraints import LineTrie, TrieWalker
 from betag_engine.llm.interface import GenerationConfig
 
 _NUCLEUS_FAST_K = 256  # top_p is computed exactly within the top 256 tokens when they hold the mass
@@ -143,11 +144,13 @@ def decode(
     attention_mask: torch.Tensor,
     config: GenerationConfig,
     generator: torch.Generator | None,
+    tries: list[LineTrie | None] | None = None,
 ) -> list[list[int]]:
     """Generate for a left-padded batch; returns ``num_samples`` token-id lists per prompt, prompt-major.
 
     Args:
         input_ids, attention_mask: [B, L] left-padded prompts on the model's device.
+        tries: per prompt, the lines its completions must spell out (``constraints.LineTrie``), or None (free).
     Returns:
         B * num_samples lists of new token ids, each ending before the stop/newline token that finished it.
     """
@@ -179,16 +182,21 @@ def decode(
     allowed = None if tables.allowed is None else tables.allowed.to(device)
     outputs: list[list[int]] = [[] for _ in range(rows)]
     active = torch.arange(rows, device=device)
+    walker = None if tries is None else TrieWalker(tries, m, tables.to_allowed)
     for step in range(config.max_new_tokens):
         logits = head(hidden)
         if seen is not None:
             logits = _penalise(logits, seen, config.repetition_penalty)
+        if walker is not None:
+            logits = walker.mask(logits, active)
         if config.diverse_beams and m > 1:
             chosen = _choose_diverse(logits, active, m, config, generator)
         else:
             chosen = choose_tokens(logits, config, generator)
         token = chosen if allowed is None else allowed[chosen]
         finished = newline[token] | stop[token]
+        if walker is not None:
+            walker.advance(active, token)
         for row, tok, fin in zip(active.tolist(), token.tolist(), finished.tolist()):
             if not fin:
                 outputs[row].append(tok)

@@ -48,8 +48,10 @@ class LLMBackend(Protocol):
     def description(self) -> str:
         """Model and backend, as recorded on the tagging system (e.g. 'transformers:gemma3-270m')."""
 
-    def generate(self, prompts: list[str], config: GenerationConfig) -> list[list[str]]:
-        """For each prompt, ``config.num_samples`` completions (prompt excluded; cut at newline if asked)."""
+    def generate(self, prompts: list[str], config: GenerationConfig,
+                 allowed: list[list[str] | None] | None = None) -> list[list[str]]:
+        """For each prompt, ``config.num_samples`` completions (prompt excluded; cut at newline if asked).
+        ``allowed``: per prompt, the only lines a completion may be (None: free text)."""
 
     def score(self, prompts: list[str], answers: list[str]) -> list[float]:
         """Sum of the log-probabilities of each answer's tokens given its prompt."""

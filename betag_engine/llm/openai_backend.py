@@ -125,8 +125,12 @@ class OpenAIBackend:
         return min(self.max_backoff_s, self.backoff_s * 2**attempt)
 
     # -- LLMBackend -----------------------------------------------------------------------------------------
-    def generate(self, prompts: list[str], config: GenerationConfig) -> list[list[str]]:
+    def generate(self, prompts: list[str], config: GenerationConfig,
+                 allowed: list[list[str] | None] | None = None) -> list[list[str]]:
         """``config.num_samples`` completions per prompt (``n``), stopped at newline by the server and here."""
+        if allowed is not None and any(a is not None for a in allowed):
+            raise ValueError("completions restricted to given lines (BETag's vocabulary 'context' or 'catalog') need "
+                             "the transformers backend; with an OpenAI-compatible server use vocabulary 'free'")
         if config.diverse_beams:
             raise ValueError("diverse_beams is not supported by the OpenAI backend; use sampling")
         if self.api == "chat":

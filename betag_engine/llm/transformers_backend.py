@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from betag_engine.llm.constraints import LineTrie
 from betag_engine.llm.decoding import OutputHead, TokenTables, build_tables, decode, restrict_tables
 from betag_engine.llm.interface import GenerationConfig
 from betag_engine.llm.models import LoadedModel, ModelLoadError, load_model, load_private_copy
@@ -114,10 +115,12 @@ class TransformersBackend:
             self._head = OutputHead(self.model, self._tables().allowed)
         return self._head
 
-    def generate(self, prompts: list[str], config: GenerationConfig) -> list[list[str]]:
+    def generate(self, prompts: list[str], config: GenerationConfig,
+                 allowed: list[list[str] | None] | None = None) -> list[list[str]]:
         """``config.num_samples`` completions per prompt (prompt excluded, cut at the first newline if asked).
 
         Prompts are grouped so that prompts x samples <= ``batch_size`` rows; similar lengths go together.
+        ``allowed``: per prompt, the lines its completions must be (decoded through a token trie), or None.
         """
         if not prompts:
             return []
@@ -132,7 +135,9 @@ class TransformersBackend:
         for start in range(0, len(order), per_chunk):
             chunk = order[start : start + per_chunk]
             ids, mask = self._left_pad([encoded[i] for i in chunk])
-            token_lists = decode(self.model, head, tables, ids, mask, config, generator)
+            tries = None if allowed is None else [
+                None if allowed[i] is None else LineTrie.from_lines(self.tokenizer, allowed[i]) for i in chunk]
+            token_lists = decode(self.model, head, tables, ids, mask, config, generator, tries)
             for pos, index in enumerate(chunk):
                 rows = token_lists[pos * config.num_samples : (pos + 1) * config.num_samples]
                 results[index] = [self._text(row, config) for row in rows]

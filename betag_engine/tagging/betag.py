@@ -25,12 +25,15 @@ from betag_engine.catalog.store import ensure_system, item_tags, set_item_tags
 from betag_engine.jobs.runner import JobContext
 from betag_engine.llm.interface import GenerationConfig, LLMBackend
 from betag_engine.tagging.common import aggregate_beams, run_item_batches, select_items
-from betag_engine.tagging.config import PromptConfig
+from betag_engine.tagging.config import PromptConfig, tag_line
 from betag_engine.tagging.context import ContextOptions, behaviour_prompter
 from betag_engine.tagging.finetune import adapter_dir
 from betag_engine.tagging.params import item_ids_field, limit_field, model_field, with_global_seed
 from betag_engine.tagging.parsing import parse_tags
 from betag_engine.vocabulary import BASE, BEAM_SWEEP_PREFIX, BETAG, DEFAULT_ADAPTER
+
+FREE, CONTEXT_LINES, CATALOG = "free", "context", "catalog"
+VOCABULARIES = (FREE, CONTEXT_LINES, CATALOG)
 
 
 @dataclass
@@ -43,6 +46,9 @@ class BetagParams(ContextOptions):
     temperature: float = field(default=0.0, metadata={"help": "0 = greedy within each beam group.", "min": 0})
     top_k: int = field(default=0, metadata={"help": "Sampling: the k most likely tokens (0 = all).", "min": 0})
     top_p: float = field(default=1.0, metadata={"help": "Sampling: nucleus probability mass.", "above": 0, "max": 1})
+    vocabulary: str = field(default=FREE, metadata={
+        "help": "What a beam may be: free (any text) | context (one of the successor lines the prompt shows; "
+                "free where it shows none) | catalog (the base-tag line of any selected item)."})
     diverse_beams: bool = field(default=True, metadata={"help": "Diverse beams (the authors' code) vs sampling."})
     diversity_penalty: float = field(default=1.0, metadata={"help": "Hamming penalty between beam groups.", "min": 0})
     max_new_tokens: int = field(default=40, metadata={"help": "Tokens per beam (each stops at a newline).", "min": 1})
@@ -62,18 +68,37 @@ class BetagParams(ContextOptions):
         if self.m < 1:
             raise ValueError(f"m must be >= 1, got {self.m}")
         self.check_context()
+        if self.vocabulary not in VOCABULARIES:
+            raise ValueError(f"vocabulary must be one of {', '.join(VOCABULARIES)}, got {self.vocabulary!r}")
         bad = [s for s in self.sweep if not 1 <= int(s) <= self.m]
         if bad:
             raise ValueError(f"sweep values must be between 1 and m={self.m}, got {bad}")
 
 
-def sample_beams(backend: LLMBackend, prompts: list[str], p: BetagParams) -> list:
-    """For each prompt, ``p.m`` parsed beams (each a list of tags)."""
+def sample_beams(backend: LLMBackend, prompts: list[str], p: BetagParams,
+                 allowed: list[list[str] | None] | None = None) -> list:
+    """For each prompt, ``p.m`` parsed beams (each a list of tags); ``allowed``: the lines each prompt's beams
+    must be (None: free text)."""
     config = GenerationConfig(max_new_tokens=p.max_new_tokens, temperature=p.temperature, top_k=p.top_k,
                               top_p=p.top_p, repetition_penalty=p.repetition_penalty, num_samples=p.m,
                               diverse_beams=p.diverse_beams, diversity_penalty=p.diversity_penalty, seed=p.seed)
-    outputs = backend.generate(prompts, config)
+    outputs = backend.generate(prompts, config, allowed) if allowed is not None else backend.generate(prompts, config)
     return [[parse_tags(o, max_tags=p.max_tags) for o in outs] for outs in outputs]
+
+
+class BeamVocabulary:
+    """The lines each item's beams may be (``BetagParams.vocabulary``)."""
+
+    def __init__(self, kind: str, catalog_lines: list[str], base: dict[int, list[str]]):
+        self.kind, self.catalog, self.base = kind, sorted(set(catalog_lines)), base
+
+    def allowed(self, batch: list[int], prompter) -> list[list[str] | None] | None:
+        if self.kind == FREE:
+            return None
+        if self.kind == CATALOG:
+            return [self.catalog for _ in batch]
+        shown = [[tag_line(self.base[b]) for _, b in prompter.pairs(i)] for i in batch]
+        return [lines or None for lines in shown]
 
 
 def _prompt_for(p: BetagParams, adapter_path) -> PromptConfig:
@@ -102,12 +127,13 @@ def betag_job(ctx: JobContext, params: dict) -> dict:
         base = {i: [t.tag for t in ts][: p.max_tags_per_item] for i, ts in item_tags(s, p.base_system).items()}
         item_ids = [i for i in select_items(s, params) if base.get(i)]
         prompter = behaviour_prompter(s, ctx.settings, prompt, p, base)
+        lines = BeamVocabulary(p.vocabulary, [tag_line(base[i]) for i in item_ids], base)
         for name, m in systems.items():
             ensure_system(s, name, BETAG, model=backend.description,
                           params={**params, "m": m, "beams_from_run_of": p.m, "prompt": prompt.to_dict()})
 
     def work(session, batch: list[int]) -> dict[str, dict]:
-        beams = sample_beams(backend, [prompter(i) for i in batch], p)
+        beams = sample_beams(backend, [prompter(i) for i in batch], p, lines.allowed(batch, prompter))
         handles = {name: ensure_system(session, name, BETAG) for name in systems}
         for item_id, item_beams in zip(batch, beams):
             first = [base[item_id]] if p.include_base else []

@@ -190,6 +190,7 @@ def publish(conn: Connection, native_system: str, native_kind: str, native_model
     begin_write(conn)
     if conn.dialect.name == "postgresql":
         conn.execute(select(func.pg_advisory_xact_lock(PG_IMPORT_LOCK)))
+        conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")  # the key-ordered insert sorts in memory
     out = Published()
     system_id = _ensure_system(conn, native_system, native_kind, native_model, native_params)
     _publish_items(conn, out)

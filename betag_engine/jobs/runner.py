@@ -88,6 +88,8 @@ class JobContext:
         self._bar = None
         self._heartbeat = heartbeat
         self._last_step: float | None = None  # monotonic time of the last progress() call
+        self._total = 0
+        self._rate_from: tuple[float, int] | None = None  # (time, units done) where this run's rate is measured
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -113,6 +115,7 @@ class JobContext:
                         for u, p in units.items() if u not in done)
 
     def set_total(self, total: int, message: str = "") -> None:
+        self._total, self._rate_from = int(total), None
         self._update(progress_total=int(total), message=message)
         if self.progress_bar and self._bar is None:
             from tqdm.auto import tqdm
@@ -142,6 +145,9 @@ class JobContext:
         now = time.monotonic()
         step_s = None if self._last_step is None else round(now - self._last_step, 1)
         self._last_step = now
+        if self._rate_from is None:
+            self._rate_from = (now, int(done))
+        eta = eta or rate_and_eta(now - self._rate_from[0], int(done) - self._rate_from[1], self._total - int(done))
         self._update(progress_done=int(done), message=message, result={"progress": {"step_s": step_s, "eta": eta}})
         if self._bar is not None:
             self._bar.n = done
@@ -174,6 +180,19 @@ class JobContext:
     def _update(self, **values) -> None:
         """Bookkeeping on the job row, in a short transaction of its own, retried while the database is busy."""
         retry_transaction(self.url, lambda s: s.execute(update(Job).where(Job.id == self.job_id).values(**values)))
+
+
+def rate_and_eta(seconds: float, units: int, left: int) -> str:
+    """'1.2 units/s, about 3 min left' from the units done in ``seconds`` of this run ('' before the first unit)."""
+    if units <= 0 or seconds <= 0:
+        return ""
+    rate = units / seconds
+    shown = f"{rate:.2f} units/s" if rate >= 0.1 else f"{seconds / units:.0f} s/unit"
+    if left <= 0:
+        return shown
+    rest = left / rate
+    when = f"{rest:.0f} s" if rest < 90 else (f"{rest / 60:.0f} min" if rest < 5400 else f"{rest / 3600:.1f} h")
+    return f"{shown}, about {when} left"
 
 
 def run_job(

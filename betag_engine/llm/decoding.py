@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from betag_engine.llm.constraints import LineTrie, TrieWalker
 from betag_engine.llm.interface import GenerationConfig
+from betag_engine.llm.prefix import PrefixCache
 
 _NUCLEUS_FAST_K = 256  # top_p is computed exactly within the top 256 tokens when they hold the mass
 
@@ -145,12 +146,15 @@ def decode(
     config: GenerationConfig,
     generator: torch.Generator | None,
     tries: list[LineTrie | None] | None = None,
+    prefix: PrefixCache | None = None,
 ) -> list[list[int]]:
     """Generate for a left-padded batch; returns ``num_samples`` token-id lists per prompt, prompt-major.
 
     Args:
         input_ids, attention_mask: [B, L] left-padded prompts on the model's device.
         tries: per prompt, the lines its completions must spell out (``constraints.LineTrie``), or None (free).
+        prefix: tokens every prompt starts with, already prefilled (``prefix.PrefixCache``); ``input_ids`` then
+            hold only what follows it, left-padded.
     Returns:
         B * num_samples lists of new token ids, each ending before the stop/newline token that finished it.
     """
@@ -159,8 +163,15 @@ def decode(
     backbone = model.base_model
     device = input_ids.device
     m = config.num_samples
-    cache = DynamicCache(config=model.config)
     positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+    if prefix is None:
+        cache = DynamicCache(config=model.config)
+    else:  # the shared prefix's cache for every row; the rows' own tokens continue its positions
+        cache = prefix.expanded(input_ids.shape[0])
+        positions = positions + prefix.length
+        shared = torch.tensor(prefix.ids, dtype=input_ids.dtype, device=device).expand(input_ids.shape[0], -1)
+        attention_mask = torch.cat([torch.ones_like(shared), attention_mask], 1)
+        input_ids_all = torch.cat([shared, input_ids], 1)
     out = backbone(
         input_ids=input_ids,
         attention_mask=attention_mask,
@@ -168,6 +179,8 @@ def decode(
         past_key_values=cache,
         use_cache=True,
     )
+    if prefix is not None:
+        input_ids = input_ids_all  # the whole prompt, for the repetition penalty's record of seen tokens
     hidden = out.last_hidden_state[:, -1]
     next_pos = positions[:, -1] + 1
     if m > 1:  # prefill once, then one cache row per sample

@@ -18,6 +18,7 @@ from betag_engine.llm.constraints import LineTrie
 from betag_engine.llm.decoding import OutputHead, TokenTables, build_tables, decode, restrict_tables
 from betag_engine.llm.interface import GenerationConfig
 from betag_engine.llm.models import LoadedModel, ModelLoadError, load_model, load_private_copy
+from betag_engine.llm.prefix import MIN_PREFIX_TOKENS, PrefixCache, common_prefix
 
 VOCAB_RESTRICTIONS = ("none", "ascii")
 HEAD_TOKENS_FILE = "head_tokens.json"  # in an adapter folder: the output vocabulary it was trained against
@@ -36,6 +37,7 @@ class TransformersBackend:
             trained against an output layer restricted to those token ids), generation uses that same head
             instead of ``vocab_restriction``.
         merge_adapter: merge the adapter into a private copy of the weights (faster inference).
+        prefix_cache: prefill the prompts' shared prefix once and reuse its KV cache (``llm.prefix``).
     """
 
     def __init__(
@@ -46,6 +48,7 @@ class TransformersBackend:
         vocab_restriction: str = "none",
         adapter_path: str | Path | None = None,
         merge_adapter: bool = True,
+        prefix_cache: bool = True,
     ):
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -65,6 +68,8 @@ class TransformersBackend:
             self.head_tokens = read_head_tokens(self.adapter_path)
         self.merged = merge_adapter
         self._head: OutputHead | None = None
+        self.prefix_cache = prefix_cache
+        self._prefix: PrefixCache | None = None
 
     @classmethod
     def from_settings(cls, settings, *, adapter_path: str | Path | None = None, **kwargs) -> "TransformersBackend":
@@ -130,6 +135,9 @@ class TransformersBackend:
             generator = torch.Generator(device=self.loaded.device).manual_seed(config.seed)
         per_chunk = max(1, self.batch_size // config.num_samples)
         encoded = [self.tokenizer(p, add_special_tokens=True)["input_ids"] for p in prompts]
+        prefix = self._shared_prefix(encoded, tables)
+        if prefix is not None:
+            encoded = [e[prefix.length :] for e in encoded]
         order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
         results: list[list[str]] = [[] for _ in prompts]
         for start in range(0, len(order), per_chunk):
@@ -137,11 +145,26 @@ class TransformersBackend:
             ids, mask = self._left_pad([encoded[i] for i in chunk])
             tries = None if allowed is None else [
                 None if allowed[i] is None else LineTrie.from_lines(self.tokenizer, allowed[i]) for i in chunk]
-            token_lists = decode(self.model, head, tables, ids, mask, config, generator, tries)
+            token_lists = decode(self.model, head, tables, ids, mask, config, generator, tries, prefix)
             for pos, index in enumerate(chunk):
                 rows = token_lists[pos * config.num_samples : (pos + 1) * config.num_samples]
                 results[index] = [self._text(row, config) for row in rows]
         return results
+
+    def _shared_prefix(self, encoded: list[list[int]], tables: TokenTables) -> PrefixCache | None:
+        """The prompts' shared token prefix, up to its last line break (so it is the same for every batch of a run:
+        the few-shot examples or the instruction), prefilled once and kept; None when too short or switched off."""
+        if not self.prefix_cache:
+            return None
+        k = common_prefix(encoded)
+        while k > 0 and not bool(tables.newline[encoded[0][k - 1]]):
+            k -= 1
+        if k < MIN_PREFIX_TOKENS:
+            return None
+        ids = tuple(encoded[0][:k])
+        if self._prefix is None or self._prefix.ids != ids:
+            self._prefix = PrefixCache.build(self.model, ids, self.loaded.device)
+        return self._prefix
 
     def _text(self, token_ids: list[int], config: GenerationConfig) -> str:
         text = self.tokenizer.decode(token_ids, skip_special_tokens=True)

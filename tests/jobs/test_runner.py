@@ -172,3 +172,12 @@ def test_check_params_names_the_bad_parameter():
         check_params("base-tags", {"beams": 3})
     with pytest.raises(ValueError, match="job kind must be one of"):
         check_params("nope", {})
+
+
+def test_rate_and_eta_text():
+    from betag_engine.jobs.runner import rate_and_eta
+
+    assert rate_and_eta(0, 0, 10) == ""
+    assert rate_and_eta(10.0, 5, 20) == "0.50 units/s, about 40 s left"
+    assert rate_and_eta(100.0, 2, 100) == "50 s/unit, about 83 min left"
+    assert rate_and_eta(10.0, 5, 0) == "0.50 units/s"

@@ -209,6 +209,26 @@ def test_betag_with_behaviour_context_shows_successor_lines(tiny_model, demo_url
     assert all(a == warm for a, _ in shown[warm])
 
 
+def test_context_finetuning_then_betag_beams_inside_the_shown_lines(tiny_model, demo_url):
+    pool = _native_as_base(demo_url, 12)
+    context = {"context": "behaviour", "context_pairs": 3, "holdout_items": pool[:2], "content_neighbours": 2}
+    ft = _run("finetune", finetune_job, {"adapter": "tiny-ctx", "limit": 12, "examples_per_epoch": 16,
+                                         "cold_rate": 0.5, "epochs": 1, "batch_size": 8, "rank": 4, "alpha": 8,
+                                         "max_tokens": 256, "lr": 1e-3, **context}, demo_url)
+    state = json.loads((adapter_dir("tiny-ctx", load_settings().model_cache_dir) / "training.json").read_text())
+    assert state["examples_per_epoch"] == 16 and ft["loss_curve"] and state["params"]["context"] == "behaviour"
+    _run("betag", betag_job, {"system": "betag-ctx", "adapter": "tiny-ctx", "limit": 12, "m": 2, "max_new_tokens": 40,
+                              "vocabulary": "context", **context}, demo_url)
+    with session_scope(demo_url) as s:
+        base = {i: [t.tag for t in ts] for i, ts in item_tags(s, "base", pool).items()}
+        rows = dict(s.query(JobCheckpoint.unit, JobCheckpoint.payload).filter(JobCheckpoint.unit.like("item-%")))
+    for unit, payload in rows.items():
+        if not payload.get("context"):
+            continue
+        shown = [sorted(base[b]) for _, b in payload["context"]]
+        assert all(sorted(beam) in shown for beam in payload["beams"])  # every beam is one of the shown lines
+
+
 def test_pipeline_on_the_current_catalog_needs_a_recorded_or_given_prompt(db_url, monkeypatch):
     from betag_engine.catalog.importer import import_frames
     from betag_engine.catalog.movielens import load_frames

@@ -1,0 +1,32 @@
+"""The shared prompt prefix prefilled once: same greedy text as prefilling every prompt whole."""
+
+from __future__ import annotations
+
+import pytest
+
+from betag_engine.llm.interface import GenerationConfig
+from betag_engine.llm.prefix import common_prefix
+from betag_engine.llm.transformers_backend import TransformersBackend
+
+SHOTS = "Tags for books and songs, as comma-separated keywords.\nItem: Toy Story (1995)\nTags: animation, toys\n\n"
+ITEMS = ["GoldenEye (1995)", "Jurassic Park (1993)", "Caf\u00e9", "Toy Story (1995) and a much longer title here"]
+
+
+def test_common_prefix_keeps_a_token_for_every_prompt():
+    assert common_prefix([[1, 2, 3], [1, 2, 4]]) == 2
+    assert common_prefix([[1, 2], [1, 2, 3]]) == 1  # the shorter prompt keeps one token of its own
+    assert common_prefix([[5], [6]]) == 0
+
+
+@pytest.mark.parametrize("samples,diverse,penalty", [(1, False, 1.0), (3, True, 1.0), (1, False, 1.2)])
+def test_prefix_cache_gives_the_same_greedy_text(tiny_loaded, samples, diverse, penalty):
+    prompts = [f"{SHOTS}Item: {title}\nTags:" for title in ITEMS]
+    config = GenerationConfig(max_new_tokens=12, num_samples=samples, diverse_beams=diverse,
+                              repetition_penalty=penalty)
+    plain = TransformersBackend(tiny_loaded, batch_size=6, prefix_cache=False).generate(prompts, config)
+    cached_backend = TransformersBackend(tiny_loaded, batch_size=6)
+    cached = cached_backend.generate(prompts, config)
+    assert cached == plain
+    assert cached_backend._prefix is not None and cached_backend._prefix.length >= 16  # the shots were shared
+    again = cached_backend.generate(prompts[::-1], config)  # the next batch reuses the same prefix
+    assert again == plain[::-1]

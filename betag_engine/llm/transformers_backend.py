@@ -100,6 +100,15 @@ class TransformersBackend:
         return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
     # -- generation ---------------------------------------------------------------------------------------
+    def restrict_to_lines(self, lines: list[str]) -> None:
+        """Generate through the output rows of the tokens of ``lines`` (plus newline and end tokens), as an adapter
+        trained with the tag-token head does; a no-op when an adapter already brought its own head. Greedy text
+        that stays inside those tokens is what the full head gives (test); everything is faster."""
+        if self.head_tokens is not None:
+            return
+        ids = {t for line in lines for t in self.tokenizer(line + "\n", add_special_tokens=False)["input_ids"]}
+        self.head_tokens, self._head = tuple(sorted(ids)), None
+
     def _tables(self) -> TokenTables:
         if self.head_tokens is not None:
             key = (str(self.loaded.hf_dir), "adapter", hash(self.head_tokens))

@@ -121,13 +121,15 @@ def betag_job(ctx: JobContext, params: dict) -> dict:
         if not (path / "adapter_config.json").is_file():
             raise ValueError(f"adapter {p.adapter!r} not found at {path}; run the finetune job first")
     prompt = _prompt_for(p, path)
-    backend = open_backend(ctx.settings, model=p.model, adapter=path)
     systems = {p.system: p.m, **{f"{p.sweep_prefix}{m}": int(m) for m in p.sweep}}
     with ctx.session() as s:
         base = {i: [t.tag for t in ts][: p.max_tags_per_item] for i, ts in item_tags(s, p.base_system).items()}
         item_ids = [i for i in select_items(s, params) if base.get(i)]
         prompter = behaviour_prompter(s, ctx.settings, prompt, p, base)
         lines = BeamVocabulary(p.vocabulary, [tag_line(base[i]) for i in item_ids], base)
+    # the output layer of the catalog's tag lines: an adapter's own (trained with it), else built from the lines
+    backend = open_backend(ctx.settings, model=p.model, adapter=path, head_lines=lines.catalog)
+    with ctx.session() as s:
         for name, m in systems.items():
             ensure_system(s, name, BETAG, model=backend.description,
                           params={**params, "m": m, "beams_from_run_of": p.m, "prompt": prompt.to_dict()})

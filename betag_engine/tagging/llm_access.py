@@ -21,8 +21,13 @@ def open_backend(
     adapter: str | Path | None = None,
     batch_size: int = DEFAULT_LLM_BATCH,
     vocab_restriction: str = DEFAULT_VOCAB_RESTRICTION,
+    head_lines: list[str] | None = None,
 ) -> LLMBackend:
-    """A backend for ``model`` (default ``Settings.llm_model``), with a LoRA adapter directory applied if given."""
+    """A backend for ``model`` (default ``Settings.llm_model``), with a LoRA adapter directory applied if given.
+
+    ``head_lines``: restrict the output layer to these lines' tokens (BETag's tag vocabulary) when the adapter
+    brings no head of its own (the no-finetuning ablation); the local backend only.
+    """
     from betag_engine.llm import get_backend
 
     settings = settings.with_overrides(llm_model=model or None)
@@ -30,7 +35,10 @@ def open_backend(
         if adapter is not None:
             raise ValueError(f"LoRA adapters need llm_backend 'transformers', got {settings.llm_backend!r}")
         return get_backend(settings)
-    return get_backend(settings, adapter_path=adapter, batch_size=batch_size, vocab_restriction=vocab_restriction)
+    backend = get_backend(settings, adapter_path=adapter, batch_size=batch_size, vocab_restriction=vocab_restriction)
+    if head_lines:
+        backend.restrict_to_lines(head_lines)
+    return backend
 
 
 def load_for_training(settings: Settings, p, resume_dir: Path | None):

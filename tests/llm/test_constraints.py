@@ -32,3 +32,14 @@ def test_trie_shares_prefixes_and_ends_each_line_with_its_newline(tiny_loaded):
     for t in path:
         node = node[t]
     assert node == {}  # the line's last token (the newline) is a leaf
+
+
+def test_line_head_gives_the_full_heads_beams_inside_the_lines(tiny_loaded):
+    """The no-finetuning ablation's output layer (the catalog lines' tokens) decodes the same lines as the full one."""
+    config = GenerationConfig(max_new_tokens=24, num_samples=3, diverse_beams=True)
+    prompts = ["Tags: animation, toys\n", "Tags: spy\n"]
+    full = TransformersBackend(tiny_loaded, batch_size=8).generate(prompts, config, [LINES, LINES])
+    small = TransformersBackend(tiny_loaded, batch_size=8)
+    small.restrict_to_lines(LINES)
+    assert small._tables().allowed.numel() < 40  # a few dozen rows instead of the whole vocabulary
+    assert small.generate(prompts, config, [LINES, LINES]) == full

@@ -32,7 +32,7 @@ from betag_engine.tagging.params import (
     prompt_field,
     with_global_seed,
 )
-from betag_engine.tagging.sequences import Example, build_context_examples, build_examples, data_hash
+from betag_engine.tagging.sequences import Example, build_context_examples, build_examples, data_hash, length_batches
 from betag_engine.vocabulary import BASE, DEFAULT_ADAPTER
 
 HEADS = ("tags", "full")
@@ -171,8 +171,8 @@ def finetune_job(ctx: JobContext, params: dict) -> dict:
         torch.manual_seed(p.seed * 1000 + epoch)  # dropout: a resumed epoch draws what an uninterrupted run does
         examples = make_examples(rng)
         epoch_losses = []
-        for step, first in enumerate(range(0, len(examples), p.batch_size)):
-            input_ids, mask, labels = encode_batch(tokenizer, examples[first : first + p.batch_size], p.max_tokens)
+        for step, batch in enumerate(length_batches(examples, p.batch_size, rng)):
+            input_ids, mask, labels = encode_batch(tokenizer, batch, p.max_tokens)
             dev = loaded.device
             loss = step_loss(input_ids.to(dev), mask.to(dev), labels.to(dev))
             loss.backward()

@@ -98,3 +98,19 @@ def build_context_examples(
         return []
     chosen = [transitions[rng.randrange(len(transitions))] for _ in range(n)]
     return [Example(-1, (a, b), prompt_for(a, rng.random() < cold_rate), tag_line(tags[b]) + "\n") for a, b in chosen]
+
+
+def length_batches(examples: list[Example], batch_size: int, rng: random.Random, pool: int = 16) -> list[list[Example]]:
+    """Batches of examples of similar length, so a step pads little (finetuning's length bucketing).
+
+    The (already shuffled) examples are cut into pools of ``pool`` batches; each pool is sorted by text length and
+    cut into batches, and the batches of all pools are shuffled, so the order stays random while every batch
+    holds neighbours in length.
+    """
+    size = max(1, batch_size)
+    batches: list[list[Example]] = []
+    for start in range(0, len(examples), size * pool):
+        chunk = sorted(examples[start : start + size * pool], key=lambda e: len(e.prefix) + len(e.body))
+        batches.extend(chunk[k : k + size] for k in range(0, len(chunk), size))
+    rng.shuffle(batches)
+    return batches

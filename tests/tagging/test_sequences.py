@@ -56,3 +56,17 @@ def test_finetuning_examples_never_contain_validation_or_test_items(session):
             assert set(ex.item_ids) <= set(split.train[ex.user_id])
             assert not set(ex.item_ids) & held_out.get(ex.user_id, set())
             assert set(ex.item_ids) <= set(pool)
+
+
+def test_length_batches_keep_every_example_once_and_group_similar_lengths():
+    import random
+
+    from betag_engine.tagging.sequences import Example, length_batches
+
+    examples = [Example(u, (u,), "p\n", "x" * (u * 7 % 50) + "\n") for u in range(64)]
+    batches = length_batches(examples, 4, random.Random(1), pool=4)
+    assert sorted(e.user_id for b in batches for e in b) == list(range(64)) and all(len(b) == 4 for b in batches)
+    spread = sum(max(len(e.body) for e in b) - min(len(e.body) for e in b) for b in batches)
+    unsorted = sum(max(len(e.body) for e in examples[k:k + 4]) - min(len(e.body) for e in examples[k:k + 4])
+                   for k in range(0, 64, 4))
+    assert spread < unsorted / 2  # far less padding than batching in the shuffled order

@@ -49,11 +49,12 @@ PROFILES: dict[str, dict] = {
         "description": f"the {QUICK_ITEMS} most-interacted items of the catalog and every user's interactions on "
         "them (sequences restricted to those items, then split leave-one-last; candidates = those items); a "
         "seeded 20% of them are cold (held out of every behaviour stage and of popularity); base tags greedy; "
-        "TagGPT 3 samples; cf-tags over 8 training successors; BETag: LoRA r=8 on q/v, 1 epoch of 1,200 context "
+        "TagGPT 3 samples; cf-tags over 8 training successors; BETag: LoRA r=8 on q/v, 1 epoch of 600 context "
         "examples (the prompt shows 6 (item, successor) line pairs of the behaviour graph, ranked by count / "
         "popularity^0.5; cold items show their 3 nearest content neighbours' pairs; 20% of the examples shown as "
-        "cold), lr 3e-4, loss over the tag lines' tokens; m=8 diverse beams with the same prompts, the base tags "
-        "counted as beam 0; betag-paper: the paper's windows of 10 items, 1 epoch, prompt = base tags only",
+        "cold), lr 3e-4, loss over the tag lines' tokens; m=8 diverse beams with the same prompts, each beam one of "
+        "the successor lines shown (token trie), the base tags counted as beam 0; betag-paper: the paper's windows "
+        "of 10 items, 1 epoch, prompt = base tags only, free beams",
         "limit": QUICK_ITEMS,
         "cold_share": 0.2,
         SHARED: {"m": 8, "max_tags_per_item": 6, "context_pairs": 6, "lift_alpha": 0.5, "content_neighbours": 3},
@@ -62,11 +63,12 @@ PROFILES: dict[str, dict] = {
         BASE: {"batch_size": 16, "max_new_tokens": 40, "repetition_penalty": 1.0},
         TAGGPT: {"batch_size": 5, "samples": 3, "max_new_tokens": 24, "min_count": 3, "fusion_threshold": 0.95},
         CF_TAGS: {},
-        FINETUNE: {"adapter": "betag-quick", "context": "behaviour", "examples_per_epoch": 1200, "cold_rate": 0.2,
+        FINETUNE: {"adapter": "betag-quick", "context": "behaviour", "examples_per_epoch": 600, "cold_rate": 0.2,
                    "epochs": 1, "batch_size": 4, "lr": 3e-4, "rank": 8, "alpha": 16, "max_tokens": 512,
                    "head": "tags"},
-        BETAG: {"context": "behaviour", "sweep": [1, 2, 4], "max_new_tokens": 24, "batch_size": 4},
-        NOFT: {"context": "behaviour", "max_new_tokens": 24, "batch_size": 4},
+        BETAG: {"context": "behaviour", "vocabulary": "context", "sweep": [1, 2, 4], "max_new_tokens": 40,
+                "batch_size": 4},
+        NOFT: {"context": "behaviour", "vocabulary": "context", "max_new_tokens": 40, "batch_size": 4},
         FINETUNE_PAPER: {"adapter": "betag-paper-quick", "context": "none", "users": None, "window": 10,
                          "epochs": 1, "batch_size": 4, "lr": 3e-4, "rank": 8, "alpha": 16, "max_tokens": 128,
                          "head": "tags"},
@@ -85,8 +87,9 @@ PROFILES: dict[str, dict] = {
         FINETUNE: {"adapter": "betag-full", "context": "behaviour", "examples_per_epoch": 4000, "cold_rate": 0.2,
                    "epochs": 2, "batch_size": 4, "lr": 3e-4, "rank": 16, "alpha": 32, "max_tokens": 512,
                    "head": "tags"},
-        BETAG: {"context": "behaviour", "sweep": [1, 2, 4, 6, 8], "max_new_tokens": 32, "batch_size": 4},
-        NOFT: {"context": "behaviour", "max_new_tokens": 32, "batch_size": 4},
+        BETAG: {"context": "behaviour", "vocabulary": "context", "sweep": [1, 2, 4, 6, 8], "max_new_tokens": 40,
+                "batch_size": 4},
+        NOFT: {"context": "behaviour", "vocabulary": "context", "max_new_tokens": 40, "batch_size": 4},
         FINETUNE_PAPER: {"adapter": "betag-paper-full", "context": "none", "window": 15, "epochs": 1,
                          "batch_size": 4, "lr": 1e-4, "rank": 64, "alpha": 128, "max_tokens": 320, "head": "tags",
                          "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",

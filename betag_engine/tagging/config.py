@@ -163,7 +163,9 @@ DOMAIN_PRESETS: dict[str, dict] = {
         "header": "Tags for each movie: genre and subgenre, mood, themes, setting, audience. Comma separated.",
         "noun": "Movie",
         "shots": _MOVIE_SHOTS,
-        "item_fields": [TITLE],
+        # the native genres in the item text: on ml-100k's quick pool the base tags then name the item's genres
+        # 92% of the time instead of 48%, and item-based BM25 H@10 of base tags rises 0.117 -> 0.165
+        "item_fields": [TITLE, NATIVE_FIELD],
         "description_chars": 0,
         "native_label": "Genres",
         "instruction": "Each line lists the tags of a movie a user watched, in order. "

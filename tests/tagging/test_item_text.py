@@ -6,8 +6,9 @@ from betag_engine.tagging.item_text import ItemInfo, one_line, render_item
 TOY = ItemInfo("Toy Story", metadata={"year": 1995}, native=("Animation", "Children's", "Comedy"))
 
 
-def test_movie_preset_prompt_is_the_one_published_results_were_made_with():
-    prompt = PromptConfig().base_prompt(ItemInfo("English Patient, The", metadata={"year": "1996"}))
+def test_title_only_movie_prompt_is_the_one_earlier_results_were_made_with():
+    prompt = PromptConfig(item_fields=["title"]).base_prompt(ItemInfo("English Patient, The",
+                                                                      metadata={"year": "1996"}))
     assert prompt.startswith("Tags for each movie: genre and subgenre, mood, themes, setting, audience. Comma "
                              "separated.\n\nMovie: Gladiator (2000)\nTags: historical epic, action, drama, ancient "
                              "rome, revenge, gladiators, war, adults\n\nMovie: Finding Nemo (2003)\nTags: ")
@@ -15,8 +16,7 @@ def test_movie_preset_prompt_is_the_one_published_results_were_made_with():
 
 
 def test_chosen_fields_appear_in_the_item_and_in_every_few_shot_example():
-    config = PromptConfig(item_fields=["title", "native"])
-    prompt = config.base_prompt(TOY)
+    prompt = PromptConfig().base_prompt(TOY)  # the movie preset shows the native genres
     assert prompt.endswith("Movie: Toy Story (1995)\nGenres: animation, children's, comedy\nTags:")
     assert prompt.count("Genres: ") == 7  # six examples and the item
 

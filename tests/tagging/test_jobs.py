@@ -222,7 +222,7 @@ def test_context_finetuning_then_betag_beams_inside_the_shown_lines(tiny_model, 
     with session_scope(demo_url) as s:
         base = {i: [t.tag for t in ts] for i, ts in item_tags(s, "base", pool).items()}
         rows = dict(s.query(JobCheckpoint.unit, JobCheckpoint.payload).filter(JobCheckpoint.unit.like("item-%")))
-    for unit, payload in rows.items():
+    for payload in rows.values():
         if not payload.get("context"):
             continue
         shown = [sorted(base[b]) for _, b in payload["context"]]

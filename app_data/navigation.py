@@ -45,4 +45,5 @@ SECTIONS: dict[str, tuple[PageSpec, ...]] = {
         PageSpec("pages/evaluation.py", "Evaluation", "evaluation-reports"),
     ),
 }
+GENERATE_PAGE = "pages/generate.py"
 URL_PATHS = tuple(p.url_path for pages in SECTIONS.values() for p in pages)

@@ -22,6 +22,7 @@ from app_data.state import current_filter, set_flash
 from app_data.state import current_item as current_item_of
 from app_data.views import decision_message
 from betag_engine.catalog.importer import ColumnMapping, ImportOptions, ImportProgress, ImportSummary, import_files
+from betag_engine.catalog.info import PROMPT_SETTING, SOURCE_SETTING, get_setting, set_setting
 from betag_engine.catalog.store import SystemStats, interaction_counts, system_stats
 from betag_engine.catalog.store import tag_matrix as load_tag_matrix
 from betag_engine.curation import retry_busy
@@ -213,7 +214,8 @@ def run_action(fn: Callable, *args, success: str = "", **kwargs) -> Any:
 
 
 def import_uploads(uploads: Sequence[Any], mapping: ColumnMapping, options: dict[str, Any] | None = None,
-                   progress: Callable[[ImportProgress], None] | None = None) -> ImportSummary:
+                   progress: Callable[[ImportProgress], None] | None = None,
+                   domain: str | None = None) -> ImportSummary:
     """Import uploaded items / interactions / tags files (None where not given): all or nothing unless
     ``options["skip_invalid"]``, whose report of refused rows goes to DATA_DIR/import-reports/.
 
@@ -228,8 +230,19 @@ def import_uploads(uploads: Sequence[Any], mapping: ColumnMapping, options: dict
     with tempfile.TemporaryDirectory() as tmp:
         paths = [_save(tmp, f) for f in uploads]
         summary = import_files(url(), *paths, mapping=mapping, options=checked, progress=progress)
+    if domain:  # what the catalog's items are: the prompt preset every later run reads
+        with session_scope(url()) as s:
+            set_setting(s, PROMPT_SETTING, {"domain": domain})
+            set_setting(s, SOURCE_SETTING, "import")
     changed()
     return summary
+
+
+@_cached(ttl=30)
+def catalog_prompt(db_url: str) -> dict | None:
+    """The prompt preset recorded with the catalog (None: not recorded; a pipeline run must be given one)."""
+    with session_scope(db_url) as s:
+        return get_setting(s, PROMPT_SETTING)
 
 
 def import_outcome(summary: ImportSummary) -> str:

@@ -51,3 +51,6 @@ def set_flash(kind: str, message: str) -> None:
 
 def pop_flash() -> tuple[str | None, str | None]:
     return st.session_state.pop(FLASH_KEY, (None, None))
+
+
+PIPELINE_PRESET = "gen_pipeline_preset"  # set by Import: the Generate page opens on a pipeline over that catalog

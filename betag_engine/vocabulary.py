@@ -132,6 +132,7 @@ JOB_KINDS: dict[str, JobKind] = {
         JobKind(IMPORT_BUILTIN, "jobs.builtin_jobs", "import_builtin_job", "ImportBuiltinParams",
                 "Re-import the built-in catalog", on_generate_page=True),
         JobKind(PIPELINE, "experiments.pipeline", "pipeline_job", "PipelineParams",
-                "Pipeline: base, TagGPT, finetuning, BETag, evaluation, report"),
+                "Pipeline: base, TagGPT, cf-tags, finetuning, BETag, ablations, evaluation, report",
+                on_generate_page=True),
     )
 }

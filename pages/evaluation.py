@@ -5,7 +5,10 @@ import plotly.express as px
 import streamlit as st
 
 from app_data import queries, services, views
-from betag_engine.experiments.report import beam_rows, metric_rows, popularity_rows
+from betag_engine.experiments.report import beam_rows, case_sets, comparison_rows, metric_rows, popularity_rows
+
+CASE_LABELS = {"all": "every test case", "warm": "targets with behaviour (warm)",
+               "cold": "targets held out of every behaviour stage (cold)"}
 
 
 def main() -> None:
@@ -19,7 +22,12 @@ def main() -> None:
     by_id = {r["id"]: r for r in reports}
     chosen = st.selectbox("Report", list(by_id), format_func=labels.get, key="eval_report")
     payload = by_id[chosen]["payload"]
-    rows = pd.DataFrame(metric_rows(payload))
+    sets = case_sets(payload)
+    cases = st.radio("Test cases", sets, format_func=CASE_LABELS.get, horizontal=True, key="eval_cases",
+                     help="A pipeline run holds a share of its items out of every behaviour stage (cold items); "
+                          "its tables cover every case, the cases whose target is warm, and those whose target is "
+                          "cold.") if len(sets) > 1 else "all"
+    rows = pd.DataFrame(metric_rows(payload, cases))
     if rows.empty:
         st.warning("This report holds no metric rows.")
         st.stop()
@@ -28,10 +36,16 @@ def main() -> None:
         st.warning(line, icon=":material/warning:")
     metric = st.radio("Metric", ("NDCG@k", "HR@k"), horizontal=True, key="eval_metric")
     table = rows.pivot_table(index=["system", "retriever"], columns="task", values=metric).reset_index()
+    errors = rows.pivot_table(index=["system", "retriever"], columns="task", values=f"{metric} se").reset_index() \
+        if rows[f"{metric} se"].notna().any() else None
     table.insert(2, "coverage", [views.coverage_text(coverage.get(s), r) for s, r in zip(table["system"],
                                                                                         table["retriever"])])
     tasks = [c for c in table.columns if c not in ("system", "retriever", "coverage")]
-    st.dataframe(views.as_text(table, {t: "{:.4f}" for t in tasks}), hide_index=True, key="eval_table",
+    if errors is not None:  # each score with its standard error: a difference within two is a tie
+        for t in tasks:
+            table[t] = [f"{v:.4f} ± {e:.4f}" if pd.notna(e) else f"{v:.4f}" for v, e in zip(table[t], errors[t])]
+    st.dataframe(views.as_text(table, {} if errors is not None else {t: "{:.4f}" for t in tasks}), hide_index=True,
+                 key="eval_table",
                  column_config={"coverage": st.column_config.TextColumn(
                      "coverage", help="Share of the evaluated items this system tags (Popular uses no tags). Below "
                                       f"{views.COVERAGE_WARNING:.0%} (⚠) the scores say little about the tags.")})
@@ -40,6 +54,15 @@ def main() -> None:
                  labels={"system": "tagging system", metric: f"{metric} (test)", "retriever": "retriever"})
     st.plotly_chart(bar, key="eval_bar")
 
+    comparisons = pd.DataFrame(comparison_rows(payload, cases))
+    if not comparisons.empty:
+        st.subheader("BETag against each baseline (paired, same test cases)")
+        counts = comparisons.groupby("baseline", sort=False)["verdict"].value_counts().unstack(fill_value=0)
+        st.dataframe(counts.reindex(columns=["win", "tie", "loss"], fill_value=0).reset_index(), hide_index=True,
+                     key="eval_verdicts")
+        with st.expander("Every difference (mean ± standard error; within two standard errors it is a tie)"):
+            st.dataframe(views.as_text(comparisons, {"difference": "{:+.4f}", "se": "{:.4f}"}), hide_index=True,
+                         key="eval_differences")
     beams = pd.DataFrame(beam_rows(payload))
     if not beams.empty:
         st.plotly_chart(px.line(beams, x="beams", y=metric, color="series", markers=True,

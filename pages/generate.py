@@ -11,16 +11,22 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from app_data import services, state, views
+from app_data.state import PIPELINE_PRESET
+from betag_engine.experiments.profiles import PROFILES
 from betag_engine.jobs.registry import params_class
 from betag_engine.jobs.validation import bounds
+from betag_engine.tagging.config import DOMAIN_PRESETS
 from betag_engine.vocabulary import (
     BETAG_JOB,
+    BUILTIN_DATASETS,
+    CURRENT_CATALOG,
     EVALUATE,
     FINETUNE,
     JOB_KINDS,
     JOB_PENDING,
     JOB_RESUMABLE,
     JOB_RUNNING,
+    PIPELINE,
     TAGGPT_JOB,
 )
 
@@ -39,9 +45,34 @@ def _number(kind: str, name: str, label: str, default: int, key: str) -> int:
     return int(st.number_input(label, min_value=low, max_value=high, value=default, key=key))
 
 
+def pipeline_form(params: dict) -> None:
+    """The pipeline on the catalog in the database (your import) or a built-in one, with its profile and prompt."""
+    preset = st.session_state.pop(PIPELINE_PRESET, None)
+    choices = [CURRENT_CATALOG, *BUILTIN_DATASETS]
+    def label(c: str) -> str:
+        return "the catalog in the database" if c == CURRENT_CATALOG else f"built-in {c} (into an empty database)"
+
+    catalog = st.radio("Catalog", choices, index=choices.index(preset) if preset in choices else 0, horizontal=True,
+                       key="gen_pipe_catalog", format_func=label)
+    params["dataset"] = catalog
+    params["profile"] = st.selectbox("Profile", list(PROFILES), key="gen_pipe_profile",
+                                     help="quick: the most-interacted items, sized for a 2-core CPU; full: every "
+                                          "item and user (docs/JOBS.md lists each stage's parameters).")
+    recorded = services.catalog_prompt() if catalog == CURRENT_CATALOG else {"domain": "movies"}
+    keep = f"as recorded with the catalog ({recorded.get('domain', 'custom')})" if recorded else "not recorded: choose"
+    domain = st.selectbox("Prompt preset", [None, *DOMAIN_PRESETS], key="gen_pipe_domain",
+                          format_func=lambda d: keep if d is None else d)
+    if domain:
+        params["domain"] = domain
+    st.caption("Each stage runs as its own job below (items/s and time left on each); the pipeline's report "
+               "appears on Evaluation when it ends.")
+
+
 def main() -> None:
     st.title("Generate")
-    kind = st.selectbox("Job", list(KINDS), format_func=KINDS.get, key="gen_kind")
+    kinds = list(KINDS)
+    start = kinds.index(PIPELINE) if st.session_state.get(PIPELINE_PRESET) else 0
+    kind = st.selectbox("Job", kinds, index=start, format_func=KINDS.get, key="gen_kind")
     params: dict = {}
     if _selects_items(kind):
         model = st.text_input("Model (empty = configured default)", key="gen_model",
@@ -60,6 +91,8 @@ def main() -> None:
         params["epochs"] = _number(kind, "epochs", "Epochs", 1, "gen_epochs")
     if kind == BETAG_JOB:
         params["m"] = _number(kind, "m", "Beams per item (m)", 10, "gen_beams")
+    if kind == PIPELINE:
+        pipeline_form(params)
     if kind == EVALUATE:
         params["systems"] = st.multiselect("Systems", services.systems(), key="gen_systems")
     extra = st.text_area("Extra parameters (JSON object, merged in)", value="{}", key="gen_extra",

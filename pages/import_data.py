@@ -6,8 +6,12 @@ import pandas as pd
 import streamlit as st
 
 from app_data import services
+from app_data.navigation import GENERATE_PAGE
+from app_data.state import PIPELINE_PRESET
 from betag_engine.catalog.importer import ColumnMapping
 from betag_engine.errors import ImportValidationError
+from betag_engine.tagging.config import DOMAIN_PRESETS
+from betag_engine.vocabulary import CURRENT_CATALOG
 
 
 def main() -> None:
@@ -23,12 +27,18 @@ def main() -> None:
         mapping = {name: st.text_input(name, value=f.default, help=f.metadata.get("help"), key=f"import_map_{name}")
                    for name, f in fields.items()}
     options = _options()
+    domain = st.selectbox("What the items are (the prompt preset every tagging run on this catalog uses)",
+                          [None, *DOMAIN_PRESETS], key="import_domain",
+                          format_func=lambda d: "keep what the catalog recorded" if d is None else d,
+                          help="Recorded with the catalog; the pipeline reads it (or asks for one): products for "
+                               "merchandise with descriptions, movies for films.")
     if not st.button("Import", key="import_run", type="primary", disabled=not (items or events or tags)):
         st.stop()
     bar = st.progress(0.0, text="starting")
     try:
         summary = services.import_uploads((items, events, tags), ColumnMapping(**mapping), options,
-                                          progress=lambda note: bar.progress(_share(note), text=str(note)))
+                                          progress=lambda note: bar.progress(_share(note), text=str(note)),
+                                          domain=domain)
     except ImportValidationError as exc:
         bar.empty()
         _refused(exc)
@@ -39,6 +49,8 @@ def main() -> None:
         st.stop()
     bar.empty()
     st.success(f"Imported in {summary.seconds:.1f} s: {services.import_outcome(summary)}")
+    st.session_state[PIPELINE_PRESET] = CURRENT_CATALOG  # the Generate page opens on a pipeline over this catalog
+    st.page_link(GENERATE_PAGE, label="Run the pipeline on this catalog (Generate)", icon=":material/play_arrow:")
     if summary.rows_refused:
         st.warning(f"{summary.rows_refused} row(s) were refused and left out; the report lists each with its reason.")
         st.download_button("Refused rows (CSV)", services.read_bytes(summary.report_path), file_name="refused.csv",

@@ -35,16 +35,31 @@ def evaluation_report(table: Table, stats: dict) -> dict:
     return {**table.as_dict(), "tag_stats": stats, "text": format_table(table)}
 
 
-def metric_rows(report: dict) -> list[dict]:
-    """One row per system x retriever x task with test HR@k / NDCG@k and the chosen parameters."""
+def metric_rows(report: dict, cases: str = "all") -> list[dict]:
+    """One row per system x retriever x task with test HR@k / NDCG@k (and their standard errors) and the chosen
+    parameters; ``cases``: a pipeline report's case set ("warm", "cold") instead of every test case."""
     out = []
-    for row in report.get("rows", []):
+    rows = report.get("rows", []) if cases == "all" else (report.get("case_sets") or {}).get(cases, {}).get("rows", [])
+    for row in rows:
         for task, res in (row.get("results") or {}).items():
             test = res.get("test", {})
             out.append({"system": row_label(row.get("system"), row.get("retriever")), "retriever": row.get("retriever"),
                         "task": task, "HR@k": test.get("hr"), "NDCG@k": test.get("ndcg"),
+                        "HR@k se": test.get("hr_se"), "NDCG@k se": test.get("ndcg_se"),
                         "params": str(res.get("params", ""))})
     return out
+
+
+def case_sets(report: dict) -> list[str]:
+    """The test-case sets a report has tables for: "all", then a pipeline run's "warm" and "cold"."""
+    return ["all", *(report.get("case_sets") or {})]
+
+
+def comparison_rows(report: dict, cases: str = "all") -> list[dict]:
+    """BETag's paired comparisons with each baseline on a case set (pipeline reports), one row each."""
+    return [{"baseline": c["baseline"], "retriever": c["retriever"], "task": c["task"], "metric": c["metric"],
+             "difference": c["mean"], "se": c["se"], "verdict": c["verdict"]}
+            for c in (report.get("comparisons") or {}).get(cases, [])]
 
 
 def beam_rows(report: dict) -> list[dict]:

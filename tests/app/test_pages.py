@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import select, update
 
@@ -390,3 +392,47 @@ def test_serve_redirects_every_page_url_to_the_router():
     response = asyncio.run(serve.open_page(request))
     assert response.status_code == 307 and response.headers["location"] == "/?page=review-tags&x=1"
     assert {r.path.strip("/") for r in serve.app._user_routes} == set(URL_PATHS)
+
+
+def test_generate_offers_the_pipeline_on_the_current_catalog(app, demo_url):
+    goto(app, "generate")
+    app.selectbox(key="gen_kind").select("pipeline").run()
+    assert app.radio(key="gen_pipe_catalog").value == "current"
+    assert any("as recorded with the catalog (movies)" in o for o in app.selectbox(key="gen_pipe_domain").options)
+    app.selectbox(key="gen_pipe_domain").select("products").run()
+    shown = json.loads(app.code[0].value)
+    assert shown == {"dataset": "current", "profile": "quick", "domain": "products"}
+    assert not app.button(key="gen_start").disabled
+
+
+def test_evaluation_page_shows_case_sets_and_betags_comparisons(app, demo_url):
+    from betag_engine.catalog.store import tag_matrix, user_sequences
+    from betag_engine.evaluation.protocol import EvalConfig, prepare
+    from betag_engine.evaluation.table import evaluate_table
+    from betag_engine.experiments.evaluation_plan import comparisons
+    from betag_engine.experiments.report import pipeline_report
+    from betag_engine.tagging.common import popular_item_ids
+    from db.models import Report
+
+    with _session(demo_url) as s:
+        pool = np.array(sorted(popular_item_ids(s, 60)))
+        native, seqs = tag_matrix(s, "native", item_ids=pool), user_sequences(s)
+    prepared = prepare(pool, seqs, EvalConfig())
+    systems = {"native": native, "betag": native}
+    tables = {"all": evaluate_table(systems, None, prepared=prepared),
+              "cold": evaluate_table(systems, None, prepared=prepared.by_target(pool[:10], label="cold"))}
+    evaluation = {"tables": tables, "stats": {}, "coverage": {}, "cold_items": pool[:10].tolist(),
+                  "comparisons": {k: comparisons(t) for k, t in tables.items()}}
+    report = pipeline_report("ml-100k", "quick", "test", {}, evaluation, 1.0)
+    with _session(demo_url) as s:
+        s.add(Report(kind="pipeline", name="case-sets", dataset="ml-100k", payload=report))
+        s.commit()
+    goto(app, "evaluation")
+    assert app.radio(key="eval_cases").options == ["every test case",
+                                                   "targets held out of every behaviour stage (cold)"]
+    assert "±" in str(table(app, "system", "retriever").iloc[0].tolist())
+    verdicts = table(app, "baseline", "win", "tie", "loss")
+    assert set(verdicts["baseline"]) == {"Popular", "native"}
+    assert verdicts.loc[verdicts["baseline"] == "native", "tie"].iloc[0] == 8  # the same tags: tied everywhere
+    app.radio(key="eval_cases").set_value("cold").run()
+    assert not app.exception

@@ -37,3 +37,23 @@ def test_evaluate_on_an_empty_database_imports_the_builtin_catalog_first(db_url,
     assert "native / bm25" in out
     assert main(["evaluate", "--system", "native", "--task", "item", "--no-report"]) == 0
     assert "importing built-in" not in capsys.readouterr().out  # only once, into an empty catalog
+
+
+def test_import_records_the_catalogs_prompt_preset(db_url, tmp_path, capsys):
+    from pathlib import Path
+
+    from betag_engine.catalog.info import PROMPT_SETTING, get_setting
+    from db.session import session_scope
+
+    folder = Path(__file__).resolve().parent / "data" / "office-slice"
+    args = ["import", "--items", str(folder / "items.csv"), "--interactions", str(folder / "interactions.csv")]
+    bad = tmp_path / "prompt.json"
+    bad.write_text('{"domain": "products", "colour": "blue"}')
+    assert main([*args, "--prompt-file", str(bad)]) == 2  # checked before anything is imported
+    assert "prompt field must be one of" in capsys.readouterr().err
+    with session_scope(db_url) as s:
+        assert get_setting(s, PROMPT_SETTING) is None
+    assert main([*args, "--domain", "products"]) == 0
+    assert "recorded the catalog's prompt preset: products" in capsys.readouterr().out
+    with session_scope(db_url) as s:
+        assert get_setting(s, PROMPT_SETTING) == {"domain": "products"}

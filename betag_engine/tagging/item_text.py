@@ -8,6 +8,7 @@ boundary, so the prompt's length (and the generation's speed) stays bounded.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,8 +43,9 @@ def front_article(text: str) -> str:
 
 
 def one_line(text: object, limit: int = MAX_VALUE_CHARS) -> str:
-    """``text`` on one line (whitespace collapsed), at most ``limit`` characters, cut on a word boundary."""
-    flat = " ".join(str(text).split())
+    """``text`` on one line (HTML entities such as ``&amp;`` read as characters, whitespace collapsed), at most
+    ``limit`` characters, cut on a word boundary."""
+    flat = " ".join(html.unescape(str(text)).split())
     if len(flat) <= limit:
         return flat
     cut = flat[:limit]

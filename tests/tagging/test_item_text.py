@@ -36,3 +36,21 @@ def test_missing_fields_leave_no_empty_lines_and_values_stay_on_one_line():
     assert render_item(ItemInfo("A\ntitle"), ["title", "brand", "native", "description"], 100) == "A title"
     assert one_line("a  b\n c", 3) == "a b"
     assert one_line("abcdef", 3) == "abc"
+
+
+def test_a_real_product_reads_with_its_brand_category_and_description(db_url):
+    from pathlib import Path
+
+    from betag_engine.catalog.importer import import_files
+    from betag_engine.tagging.item_text import item_infos
+    from db.session import session_scope
+
+    folder = Path(__file__).resolve().parents[1] / "data" / "office-slice"
+    import_files(db_url, str(folder / "items.csv"), str(folder / "interactions.csv"))
+    with session_scope(db_url) as s:
+        infos = item_infos(s, range(1, 41), "native")
+    blocks = [PromptConfig(domain="products").item_text(info) for info in infos.values()]
+    assert len(blocks) == 40 and all("\nCategory: " in b for b in blocks)
+    assert sum("\nBrand: " in b for b in blocks) == 30  # 10 items have no brand: no empty line for them
+    assert not any("&amp;" in b or "&nbsp;" in b for b in blocks)  # entities read as characters
+    assert sum("\nDescription: " in b for b in blocks) >= 20

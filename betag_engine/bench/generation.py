@@ -4,6 +4,8 @@ Workloads (MovieLens-100k titles, few-shot tag prompt, newline-stopped completio
   base tags   greedy; baseline: batch 1; levers: batching, ASCII-restricted output head, 1 vs 2 threads
   BETag beams m sampled completions per item; baseline: ``model.generate(num_return_sequences=m)``;
               lever: prefill once and repeat the KV cache (what ``TransformersBackend`` does)
+  prefix,     the pipeline's levers on its own prompts (``bench.levers``): the shared few-shot prefix prefilled
+  line head   once; BETag without finetuning through the catalog lines' output rows with beams = shown lines
   LoRA        r=16 on q_proj, v_proj, ~200-token behaviour lines, batch 4: s/step and tokens/s with the full
               output layer (baseline) vs the head restricted to the lines' tokens (finetune's head "tags"); then
               generation with the adapter unmerged (baseline) vs merged
@@ -263,7 +265,10 @@ def main(args, settings) -> int:
     backend = TransformersBackend(loaded)
     prompts = [tag_prompt(backend, t) for t in _titles(opts["items"])]
     figures: list[Figure] = []
+    from betag_engine.bench.levers import bench_levers
+
     sections = [
+        lambda: bench_levers(loaded, opts["items"], opts["batch_size"], figures, Figure),
         lambda: _bench_base(loaded, prompts, opts["batch_size"], opts["max_new_tokens"], figures),
         lambda: _bench_beams(loaded, prompts, opts["beams"], opts["batch_size"], opts["max_new_tokens"], figures),
         lambda: _bench_lora(loaded, opts["lora_steps"], prompts, opts["batch_size"], opts["max_new_tokens"], figures),

@@ -56,8 +56,9 @@ class RowChecker:
             tag = normalize_tag(raw)
             if is_rewritten(raw, tag):
                 self.rewritten += 1
-                if len(self.rewrite_examples) < REWRITE_EXAMPLES:
-                    self.rewrite_examples.append(f"{raw.strip()!r} -> {tag!r}")
+                example = f"{raw.strip()!r} -> {tag!r}"
+                if len(self.rewrite_examples) < REWRITE_EXAMPLES and example not in self.rewrite_examples:
+                    self.rewrite_examples.append(example)  # different rewrites, not one repeated
 
     def require_columns(self, kind: str, source: Source, chunk: list[Row]) -> None:
         """A table file (CSV, TSV, Parquet) must have the required columns; JSON rows are checked one by one."""

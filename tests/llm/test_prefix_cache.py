@@ -30,3 +30,15 @@ def test_prefix_cache_gives_the_same_greedy_text(tiny_loaded, samples, diverse, 
     assert cached_backend._prefix is not None and cached_backend._prefix.length >= 16  # the shots were shared
     again = cached_backend.generate(prompts[::-1], config)  # the next batch reuses the same prefix
     assert again == plain[::-1]
+
+
+def test_bench_levers_measure_each_lever_against_its_baseline(tiny_loaded):
+    from betag_engine.bench.generation import Figure
+    from betag_engine.bench.levers import bench_levers
+
+    figures: list[Figure] = []
+    bench_levers(tiny_loaded, 4, 8, figures, Figure)
+    groups = [f.group for f in figures]
+    assert groups.count("prefix") == 4 and groups.count("line head") == 2
+    assert all((f.baseline is None) == ("baseline" in f.label) for f in figures)
+    assert all(f.value > 0 for f in figures)

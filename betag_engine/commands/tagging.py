@@ -65,6 +65,9 @@ def register(sub) -> None:
                    help="Prompt preset; default: the one recorded with the catalog (built-in: movies).")
     p.add_argument("--prompt-file", type=Path, help="Your own PromptConfig as JSON (see docs/JOBS.md).")
     p.add_argument("--profile", default=DEFAULT_PROFILE, choices=list(PROFILES))
+    p.add_argument("--seeds", type=lambda s: [int(x) for x in s.split(",") if x], default=[],
+                   help="More finetuning seeds for BETag's best configuration, e.g. 2025,2026: the report gives "
+                        "its mean and spread over them and BETAG_SEED.")
     p.add_argument("--override", action="append", default=[], metavar="STAGE.KEY=JSON",
                    help="Change one stage param, e.g. --override betag.m=10 --override finetune.epochs=2.")
     p.add_argument("--report-name")
@@ -145,6 +148,8 @@ def _pipeline(args, settings) -> int:
     params = {"dataset": args.catalog or args.dataset, "profile": args.profile}
     if args.domain:
         params["domain"] = args.domain
+    if args.seeds:
+        params["seeds"] = args.seeds
     if args.prompt_file:
         params["prompt"] = read_prompt_file(args.prompt_file)
     if overrides:

@@ -67,6 +67,9 @@ class PipelineParams:
         "help": "Prompt preset (" + " | ".join(DOMAIN_PRESETS) + "); default: the one recorded with the catalog."})
     prompt: dict | None = field(default=None, metadata={
         "help": "PromptConfig fields (e.g. from your own template file); default: the catalog's recorded prompt."})
+    seeds: list[int] = field(default_factory=list, metadata={
+        "help": "More finetuning seeds for BETag's best configuration (each a finetune and a BETag stage, system "
+                "betag-s<seed>); the report gives BETag's mean and spread over BETAG_SEED and these."})
     report_name: str | None = field(default=None, metadata={
         "help": f"Report file name (default: {default_report_name('<dataset>', '<profile>')})."})
 
@@ -118,7 +121,8 @@ def pipeline_job(ctx: JobContext, params: dict) -> dict:
         prompt = resolve_prompt(p, get_setting(s, PROMPT_SETTING))
         pool = sorted(select_items(s, {"limit": values["limit"]}))
     cold = cold_items(pool, values["cold_share"], ctx.settings.seed)
-    plan = stage_plan(p.profile, ctx.settings.seed, p.overrides, item_ids=pool, holdout=cold, prompt=prompt)
+    plan = stage_plan(p.profile, ctx.settings.seed, p.overrides, item_ids=pool, holdout=cold, prompt=prompt,
+                      seeds=p.seeds)
     ctx.log(f"pipeline on {catalog.line()}: {len(pool)} items evaluated, {len(cold)} of them cold; prompt "
             f"{prompt.get('domain')}")
     stages = _run_stages(ctx, plan, p.profile)

@@ -142,8 +142,14 @@ def profile_values(profile: str, overrides: dict | None = None) -> dict:
     return prof
 
 
+def seed_system(seed: int) -> str:
+    """The system of BETag's best configuration rerun with another finetuning seed."""
+    return f"{BETAG}-s{seed}"
+
+
 def stage_plan(profile: str, seed: int, overrides: dict | None = None, item_ids: list[int] | None = None,
-               holdout: list[int] | None = None, prompt: dict | None = None) -> list[Stage]:
+               holdout: list[int] | None = None, prompt: dict | None = None,
+               seeds: list[int] | None = None) -> list[Stage]:
     """The stages in order.
 
     Args:
@@ -152,6 +158,8 @@ def stage_plan(profile: str, seed: int, overrides: dict | None = None, item_ids:
         item_ids: the evaluated items (every stage works on exactly these); None = the profile's ``limit``.
         holdout: cold items, held out of the behaviour stages (cf-tags, finetuning, BETag).
         prompt: the catalog's PromptConfig fields, given to every LLM stage.
+        seeds: more finetuning seeds for BETag's best configuration: each adds a finetune and a BETag stage
+            (system ``betag-s<seed>``), so the report can give BETag's spread over seeds.
     """
     prof = profile_values(profile, overrides)
     prof[TAGGPT]["seed"] = seed
@@ -174,4 +182,10 @@ def stage_plan(profile: str, seed: int, overrides: dict | None = None, item_ids:
         if prompt and kind != CF_TAGS_JOB:
             params["prompt"] = dict(prompt)
         plan.append(Stage(name, kind, {**params, **prof[section]}))
+    by_name = {s.name: s for s in plan}
+    for extra in seeds or ():
+        tuned = {**by_name[FINETUNE].params, "seed": int(extra), "adapter": f"{prof[FINETUNE]['adapter']}-s{extra}"}
+        plan.append(Stage(f"{FINETUNE}-s{extra}", FINETUNE, tuned))
+        plan.append(Stage(seed_system(extra), BETAG_JOB, {**by_name[BETAG].params, "system": seed_system(extra),
+                                                          "adapter": tuned["adapter"], "sweep": []}))
     return plan

@@ -137,11 +137,33 @@ def pipeline_report(dataset, profile, description, stages, evaluation, eval_seco
             "case_sets": {k: {"meta": t["meta"], "rows": t["rows"]} for k, t in tables.items() if k != "all"},
             "table2": _table2(main["rows"]), "table2_by_cases": {k: _table2(t["rows"]) for k, t in tables.items()},
             "table4": table4, "beam_sweep": sweep, "comparisons": evaluation.get("comparisons", {}),
+            "seed_spread": seed_spread(rows, name),
             "coverage": evaluation.get("coverage", {}), "tag_stats": evaluation.get("stats", {}),
             "stage_seconds": times, "models": models,
             "finetune": {k: v for k, v in stages.get(FINETUNE, {}).get("result", {}).items() if k != "loss_curve"},
             "loss_curve": stages.get(FINETUNE, {}).get("result", {}).get("loss_curve", []),
             "stages": {n: {"kind": st.get("kind"), "params": st.get("params")} for n, st in stages.items()}}
+
+
+METRIC_KEYS = ("user_H@10", "user_N@10", "item_H@10", "item_N@10")
+
+
+def seed_spread(rows: list[dict], system: str = BETAG) -> list[dict]:
+    """BETag's best configuration over its finetuning seeds (``system`` and ``<system>-s<seed>`` rows): per
+    retriever and metric the mean, sample standard deviation, min and max; empty with a single seed."""
+    out = []
+    for retriever in TAG_RETRIEVERS:
+        runs = [r for r in rows if r["retriever"] == retriever and (r["system"] == system or
+                                                                     r["system"].startswith(f"{system}-s"))]
+        if len(runs) < 2:
+            continue
+        for key in METRIC_KEYS:
+            values = [r[key] for r in runs if r[key] is not None]
+            mean = sum(values) / len(values)
+            sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+            out.append({"retriever": retriever, "metric": key, "seeds": len(values), "mean": mean, "sd": sd,
+                        "min": min(values), "max": max(values)})
+    return out
 
 
 def _f(v, se=None) -> str:
@@ -198,6 +220,17 @@ def to_markdown(report: dict) -> str:
         if comp:
             lines += ["", f"BETag against each baseline on these cases (paired, {comp[0]['n']} cases):", "",
                       *_comparison_lines(comp)]
+    if report.get("seed_spread"):
+        n = report["seed_spread"][0]["seeds"]
+        lines += ["", f"## BETag over {n} finetuning seeds (mean ± sample standard deviation [min, max])", "",
+                  "| retriever | " + " | ".join(k.replace("_", " ") for k in METRIC_KEYS) + " |",
+                  "|---" * (len(METRIC_KEYS) + 1) + "|"]
+        for retriever in TAG_RETRIEVERS:
+            cells = {e["metric"]: e for e in report["seed_spread"] if e["retriever"] == retriever}
+            if cells:
+                lines.append(f"| {retriever} | " + " | ".join(
+                    f"{cells[k]['mean']:.4f} ± {cells[k]['sd']:.4f} [{cells[k]['min']:.4f}, {cells[k]['max']:.4f}]"
+                    for k in METRIC_KEYS) + " |")
     lines += ["", "## Table 4: ablations (betag-paper = the paper's configuration; betag-noft = base model without "
               "finetuning, same prompts; m1 = one beam)", "", *_metric_table(report["table4"]), "",
               "## Beam sweep (N@10 vs m)", "", "| m | retriever | user N@10 | item N@10 |", "|---|---|---|---|"]

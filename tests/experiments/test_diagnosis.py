@@ -22,3 +22,25 @@ def test_beam_diagnosis_counts_lines_successors_and_chance():
     assert d.beams == 4 and d.exact_line_share == 0.75  # 3 of 4 beams are some item's line (order-free)
     assert d.successor_share == 0.25  # only item 3's line is the top-1 successor of item 1
     assert d.chance_share == 0.25 and d.distinct_items == 3
+
+
+def test_seed_spread_over_betag_and_its_reruns():
+    from betag_engine.experiments.report import seed_spread
+
+    row = lambda system, v: {"system": system, "retriever": "bm25", "user_H@10": v, "user_N@10": v / 2,  # noqa: E731
+                             "item_H@10": v, "item_N@10": v / 2}
+    rows = [row("betag", 0.30), row("betag-s2025", 0.32), row("betag-s2026", 0.28), row("betag-noft", 0.9)]
+    spread = {e["metric"]: e for e in seed_spread(rows)}
+    assert spread["user_H@10"]["seeds"] == 3 and abs(spread["user_H@10"]["mean"] - 0.30) < 1e-12
+    assert abs(spread["user_H@10"]["sd"] - 0.02) < 1e-12 and spread["user_H@10"]["max"] == 0.32
+    assert seed_spread(rows[:1]) == []  # one seed: no spread
+
+
+def test_extra_seeds_add_a_finetune_and_a_betag_stage_each():
+    from betag_engine.experiments.profiles import stage_plan
+
+    plan = stage_plan("quick", 2024, seeds=[7])
+    extra = {s.name: s for s in plan[-2:]}
+    assert set(extra) == {"finetune-s7", "betag-s7"}
+    assert extra["finetune-s7"].params["seed"] == 7 and extra["finetune-s7"].params["adapter"] == "betag-quick-s7"
+    assert extra["betag-s7"].params["adapter"] == "betag-quick-s7" and extra["betag-s7"].params["system"] == "betag-s7"

@@ -177,7 +177,7 @@ DOMAIN_PRESETS: dict[str, dict] = {
         "noun": "Product",
         "shots": _PRODUCT_SHOTS,
         "item_fields": [TITLE, "brand", NATIVE_FIELD, DESCRIPTION],
-        "description_chars": 240,
+        "description_chars": 200,  # the longest Amazon Office prompt stays under 512 tokens (Gemma 3's window)
         "native_label": "Category",
         "instruction": "Each line lists the tags of a product a user bought, in order. "
         "Predict the tags of the next product the user will buy.",

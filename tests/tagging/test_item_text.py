@@ -28,7 +28,7 @@ def test_product_preset_shows_brand_category_and_a_bounded_description():
     lines = block.split("\n")
     assert lines[0] == "BIC Round Stic Ball Pen, 12 Pens" and lines[1] == "Brand: BIC"
     assert lines[2] == "Category: office & school supplies, writing & correction supplies, pens"
-    assert lines[3].startswith("Description: word word") and len(lines[3]) <= len("Description: ") + 240
+    assert lines[3].startswith("Description: word word") and len(lines[3]) <= len("Description: ") + 200
     assert "Office" not in PromptConfig(domain="products").base_template.split("Product: {item}")[0]
 
 

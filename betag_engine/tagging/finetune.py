@@ -4,7 +4,9 @@ Examples come from the training split only (validation/test items never appear).
 window of at most ``window`` consecutive items per sampled user; the text is the static instruction followed by
 one line of comma-separated base tags per item, and the loss covers only the tag lines. After every epoch the
 adapter, its LoRA config, ``training.json`` (params, data hash, loss curve) and the optimizer state are saved
-under ``Settings.model_cache_dir/adapters/<adapter>``; a rerun resumes after the last finished epoch.
+under ``Settings.model_cache_dir/adapters/<adapter>``; a rerun resumes after the last finished epoch, or inside
+an epoch from its last mid-epoch checkpoint (``partial/``, written at most every ``CHECKPOINT_SECONDS``: adapter,
+optimizer, random state and steps done), drawing the same batches and dropout as an uninterrupted run.
 
 Job kind "finetune", parameters :class:`FinetuneParams`. With ``head="tags"`` the loss is computed over the rows
 of the output layer that belong to the training tag lines' tokens only (plus newline and end tokens); they are
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,6 +39,8 @@ from betag_engine.tagging.sequences import Example, build_context_examples, buil
 from betag_engine.vocabulary import BASE, DEFAULT_ADAPTER
 
 HEADS = ("tags", "full")
+CHECKPOINT_SECONDS = 120.0  # a mid-epoch checkpoint at most this often: a crash loses at most about this much
+PARTIAL_DIR = "partial"
 
 
 @dataclass
@@ -157,21 +162,31 @@ def finetune_job(ctx: JobContext, params: dict) -> dict:
     ctx.set_total(p.epochs * steps_per_epoch, f"finetune {p.adapter}")
     if done_epochs >= p.epochs:
         return _result(p, out_dir, state.get("model", p.model or ""), train, digest, losses, start)
+    partial = _read_partial(out_dir, digest, done_epochs + 1)
+    resume_dir = out_dir / PARTIAL_DIR if partial else (out_dir if done_epochs else None)
     torch.manual_seed(p.seed)  # the LoRA weights' initialisation
-    loaded, model = load_for_training(ctx.settings, p, out_dir if done_epochs else None)
+    loaded, model = load_for_training(ctx.settings, p, resume_dir)
     tokenizer = loaded.tokenizer
     head_ids = head_token_ids(loaded, [tag_line(tags[i]) for i in _items_of(train)]) if p.head == "tags" else None
     step_loss = training_loss(model, head_ids)
     optimizer = torch.optim.AdamW([q for q in model.parameters() if q.requires_grad], lr=p.lr)
-    if done_epochs and (out_dir / "optimizer.pt").is_file():
-        optimizer.load_state_dict(torch.load(out_dir / "optimizer.pt"))
+    if resume_dir is not None and (resume_dir / "optimizer.pt").is_file():
+        optimizer.load_state_dict(torch.load(resume_dir / "optimizer.pt"))
     model.train()
     for epoch in range(done_epochs + 1, p.epochs + 1):
         rng = random.Random(p.seed * 1000 + epoch)  # fresh windows every epoch, reproducible on resume
         torch.manual_seed(p.seed * 1000 + epoch)  # dropout: a resumed epoch draws what an uninterrupted run does
         examples = make_examples(rng)
-        epoch_losses = []
-        for step, batch in enumerate(length_batches(examples, p.batch_size, rng)):
+        batches = length_batches(examples, p.batch_size, rng)
+        skip, epoch_losses = 0, []
+        if partial and partial["epoch"] == epoch:  # continue inside the epoch, with the random state it had
+            skip, losses, epoch_losses = partial["steps_done"], partial["losses"], partial["epoch_losses"]
+            _restore_rng(torch.load(out_dir / PARTIAL_DIR / "rng.pt"))
+            ctx.log(f"epoch {epoch}: resuming after step {skip} of {len(batches)}")
+        last_save = time.perf_counter()
+        for step, batch in enumerate(batches):
+            if step < skip:
+                continue
             input_ids, mask, labels = encode_batch(tokenizer, batch, p.max_tokens)
             dev = loaded.device
             loss = step_loss(input_ids.to(dev), mask.to(dev), labels.to(dev))
@@ -181,6 +196,9 @@ def finetune_job(ctx: JobContext, params: dict) -> dict:
             epoch_losses.append(float(loss.detach()))
             losses.append({"epoch": epoch, "step": step + 1, "loss": round(epoch_losses[-1], 4)})
             ctx.progress((epoch - 1) * steps_per_epoch + step + 1, f"epoch {epoch} loss {epoch_losses[-1]:.3f}")
+            if time.perf_counter() - last_save >= CHECKPOINT_SECONDS and step + 1 < len(batches):
+                _save_partial(out_dir, model, optimizer, digest, epoch, step + 1, losses, epoch_losses)
+                last_save = time.perf_counter()
         mean = sum(epoch_losses) / max(1, len(epoch_losses))
         _save_epoch(out_dir, model, optimizer, p, prompt, digest, epoch, losses, len(examples), loaded.name,
                     head_ids)
@@ -275,6 +293,44 @@ def _read_state(out_dir: Path, digest: str) -> dict:
     return {"epochs_done": 0, "losses": []}
 
 
+def _read_partial(out_dir: Path, digest: str, epoch: int) -> dict | None:
+    """The mid-epoch checkpoint of ``epoch`` for the same training data, or None."""
+    path = out_dir / PARTIAL_DIR / "partial.json"
+    if not path.is_file():
+        return None
+    partial = json.loads(path.read_text())
+    return partial if partial.get("data_hash") == digest and partial.get("epoch") == epoch else None
+
+
+def _restore_rng(state: dict) -> None:
+    import torch
+
+    torch.set_rng_state(state["cpu"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _save_partial(out_dir: Path, model, optimizer, digest: str, epoch: int, steps_done: int, losses: list[dict],
+                  epoch_losses: list[float]) -> None:
+    """A mid-epoch checkpoint: the state file is written last, so a crash while saving keeps the previous one."""
+    import torch
+
+    folder = out_dir / PARTIAL_DIR
+    folder.mkdir(exist_ok=True)
+    (folder / "partial.json").unlink(missing_ok=True)
+    model.save_pretrained(folder)
+    torch.save(optimizer.state_dict(), folder / "optimizer.pt")
+    rng = {"cpu": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        rng["cuda"] = torch.cuda.get_rng_state_all()
+    torch.save(rng, folder / "rng.pt")
+    state = {"data_hash": digest, "epoch": epoch, "steps_done": steps_done, "losses": losses,
+             "epoch_losses": epoch_losses}
+    tmp = folder / "partial.json.tmp"
+    tmp.write_text(json.dumps(state))
+    tmp.replace(folder / "partial.json")
+
+
 def _save_epoch(out_dir, model, optimizer, p, prompt, digest, epoch, losses, n_examples, model_name,
                 head_ids: list[int] | None) -> None:
     import torch
@@ -295,3 +351,4 @@ def _save_epoch(out_dir, model, optimizer, p, prompt, digest, epoch, losses, n_e
     tmp.write_text(json.dumps(state, indent=1))
     tmp.replace(out_dir / "training.json")
     (out_dir / "loss_curve.json").write_text(json.dumps(losses))
+    shutil.rmtree(out_dir / PARTIAL_DIR, ignore_errors=True)  # the finished epoch supersedes it

@@ -258,3 +258,50 @@ def test_prompt_resolution_prefers_flags_then_the_catalog_record():
     assert resolve_prompt(PipelineParams(dataset="current", prompt=own), recorded) == own
     with pytest.raises(ValueError, match="prompt field must be one of"):
         PipelineParams(dataset="current", prompt={"bogus": 1})
+
+
+def test_finetune_resumes_inside_an_epoch_as_if_never_stopped(tiny_model, demo_url, monkeypatch):
+    """A crash mid-epoch loses only the steps since the last checkpoint; the resumed run ends where an
+    uninterrupted one does (same batches, dropout and optimizer state)."""
+    import torch
+    from safetensors.torch import load_file
+
+    from betag_engine.jobs import runner
+    from betag_engine.tagging import finetune
+
+    items = 12
+    _run("base-tags", base_tags_job, {"limit": items, "batch_size": 6, "max_new_tokens": 12}, demo_url)
+    with session_scope(demo_url) as s:
+        pool = popular_item_ids(s, items)
+        native = item_tags(s, "native", pool)
+        system = ensure_system(s, "base", "base")
+        for i in pool:  # deterministic, non-empty base tags for every item
+            set_item_tags(s, system, i, {t.tag: 1.0 for t in native.get(i, [])} or {"tag": 1.0})
+        s.commit()
+    params = {"limit": items, "users": 40, "epochs": 1, "batch_size": 4, "rank": 4, "alpha": 8, "dropout": 0.1,
+              "max_tokens": 96, "lr": 1e-3}
+    settings_dir = load_settings().model_cache_dir
+    whole = _run("finetune", finetune_job, {**params, "adapter": "whole"}, demo_url)
+    steps = len(whole["loss_curve"])
+    assert steps >= 4
+
+    monkeypatch.setattr(finetune, "CHECKPOINT_SECONDS", 0.0)  # checkpoint after every step
+    real_progress = runner.JobContext.progress
+
+    def crash_at_step_3(self, done, *args, **kwargs):
+        real_progress(self, done, *args, **kwargs)
+        if done == 3:
+            raise _Crash("killed mid-epoch")
+
+    monkeypatch.setattr(runner.JobContext, "progress", crash_at_step_3)
+    with pytest.raises(_Crash):
+        _run("finetune", finetune_job, {**params, "adapter": "resumed"}, demo_url)
+    folder = adapter_dir("resumed", settings_dir)
+    assert json.loads((folder / "partial" / "partial.json").read_text())["steps_done"] == 2
+    monkeypatch.setattr(runner.JobContext, "progress", real_progress)
+    resumed = _run("finetune", finetune_job, {**params, "adapter": "resumed"}, demo_url)
+    assert [p["loss"] for p in resumed["loss_curve"]] == pytest.approx([p["loss"] for p in whole["loss_curve"]])
+    assert not (folder / "partial").exists()
+    a = load_file(adapter_dir("whole", settings_dir) / "adapter_model.safetensors")
+    b = load_file(folder / "adapter_model.safetensors")
+    assert a.keys() == b.keys() and all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)

@@ -193,7 +193,9 @@ class TransformersBackend:
     # -- scoring ------------------------------------------------------------------------------------------
     @torch.inference_mode()
     def score(self, prompts: list[str], answers: list[str]) -> list[float]:
-        """Summed log-probabilities (full vocabulary) of each answer's tokens after its prompt.
+        """Summed log-probabilities of each answer's tokens after its prompt, over the output head generation uses:
+        the full vocabulary, or the restricted head an adapter was trained against (``head_tokens.json``) or that
+        ``restrict_to_lines`` set, whose other rows were never trained; a token outside that head scores -inf.
 
         The prompt is tokenized with special tokens (e.g. BOS) and the answer without, then concatenated.
         """
@@ -212,7 +214,12 @@ class TransformersBackend:
         ids, mask = self._left_pad([p + a for p, a in zip(prompt_ids, answer_ids)])
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         hidden = self.model.base_model(input_ids=ids, attention_mask=mask, position_ids=positions).last_hidden_state
-        head = OutputHead(self.model, None)
+        restricted = self.head_tokens is not None
+        head = self._output_head() if restricted else OutputHead(self.model, None)
+        if restricted:
+            allowed = self._tables().allowed.to(ids.device)
+            to_row = torch.full((int(allowed.max()) + 2,), -1, dtype=torch.long, device=ids.device)
+            to_row[allowed] = torch.arange(allowed.numel(), device=ids.device)
         width = ids.shape[1]
         scores = []
         for row, answer in enumerate(answer_ids):
@@ -223,6 +230,11 @@ class TransformersBackend:
             target_pos = torch.arange(width - len(answer), width, device=ids.device)
             logprobs = F.log_softmax(head(hidden[row, target_pos - 1]), dim=-1)
             targets = ids[row, target_pos]
+            if restricted:  # vocabulary ids -> rows of the restricted head (-1: outside it)
+                targets = to_row[targets.clamp(max=to_row.numel() - 1)]
+                if bool((targets < 0).any()):
+                    scores.append(float("-inf"))
+                    continue
             scores.append(float(logprobs.gather(1, targets[:, None]).sum()))
         return scores
 

@@ -128,6 +128,25 @@ def test_score_matches_manual_log_softmax(tiny_loaded):
         backend.score(["x"], [])
 
 
+def test_score_uses_the_restricted_head_generation_uses(tiny_loaded):
+    """With a restricted head (an adapter's, or the catalog lines'), log-probabilities are normalised over that
+    head, as generation samples from it; an answer with a token outside the head cannot be generated: -inf."""
+    backend = TransformersBackend(tiny_loaded)
+    tok, model = tiny_loaded.tokenizer, tiny_loaded.model
+    prompt, inside, outside = "Item: Toy Story (1995)\nTags:", " toys, pixar", " spy, action, russia"
+    backend.restrict_to_lines([inside])
+    allowed = backend._tables().allowed
+    p_ids, a_ids = tok(prompt)["input_ids"], tok(inside, add_special_tokens=False)["input_ids"]
+    with torch.no_grad():
+        logits = model(torch.tensor([p_ids + a_ids])).logits[0].float()
+    logprobs = F.log_softmax(logits[:, allowed], dim=-1)
+    row = {int(t): r for r, t in enumerate(allowed)}
+    expected = sum(float(logprobs[len(p_ids) + k - 1, row[t]]) for k, t in enumerate(a_ids))
+    scores = backend.score([prompt, prompt], [inside, outside])
+    assert scores[0] == pytest.approx(expected, abs=1e-4)
+    assert set(tok(outside, add_special_tokens=False)["input_ids"]) <= set(row) or scores[1] == float("-inf")
+
+
 def test_ascii_vocabulary_restriction(tiny_loaded):
     backend = TransformersBackend(tiny_loaded, vocab_restriction="ascii")
     out = backend.generate(PROMPTS, GenerationConfig(max_new_tokens=10, temperature=1.5, num_samples=4, seed=3))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from betag_engine.catalog.store import ensure_system
@@ -29,6 +29,7 @@ from betag_engine.vocabulary import (
     UNREVIEWED,
 )
 from db.models import Item, ItemTag, ReviewDecision, TaggingSystem
+from db.session import is_transient
 
 # Latest live decision on a tag that is not in the curated system -> the tag's review state.
 _CLOSED_STATES = {REJECT: REJECTED, REMOVE: REMOVED, EDIT: EDITED}
@@ -188,12 +189,13 @@ def refresh_status(session: Session, item_id: int) -> str:
 
 
 def retry_busy(fn: Callable[[], T], attempts: int = BUSY_RETRIES, pause_s: float = 0.5) -> T:
-    """Call ``fn`` (one whole transaction), retrying when SQLite stays locked past its busy timeout."""
+    """Call ``fn`` (one whole transaction), retrying on a transient lock error (``db.session.is_transient``:
+    SQLite locked past its busy timeout, a PostgreSQL deadlock or serialization failure)."""
     for attempt in range(attempts):
         try:
             return fn()
-        except OperationalError as exc:
-            if "locked" not in str(exc).lower() and "busy" not in str(exc).lower():
+        except DBAPIError as exc:
+            if not is_transient(exc):
                 raise
             if attempt == attempts - 1:
                 raise BetagError("the database stayed busy (another job or reviewer is writing); "

@@ -141,6 +141,8 @@ def pipeline_report(dataset, profile, description, stages, evaluation, eval_seco
             "coverage": evaluation.get("coverage", {}), "tag_stats": evaluation.get("stats", {}),
             "stage_seconds": times, "models": models,
             "finetune": {k: v for k, v in stages.get(FINETUNE, {}).get("result", {}).items() if k != "loss_curve"},
+            "finetunes": {n: {k: v for k, v in st.get("result", {}).items() if k != "loss_curve"}
+                          for n, st in stages.items() if st.get("kind") == FINETUNE and st.get("result")},
             "loss_curve": stages.get(FINETUNE, {}).get("result", {}).get("loss_curve", []),
             "stages": {n: {"kind": st.get("kind"), "params": st.get("params")} for n, st in stages.items()}}
 
@@ -251,11 +253,13 @@ def to_markdown(report: dict) -> str:
     lines.append(f"| total | {total:.1f} ({int(total // 60)} min {int(total % 60)} s) |")
     lines += ["", "## Models", "", "| stage | model |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in report["models"].items() if v]
-    ft = report.get("finetune", {})
-    if ft:
-        lines += ["", f"Finetuning: {ft.get('users')} users, {ft.get('epochs')} epoch(s), loss "
-                  f"{ft.get('first_loss')} -> {ft.get('last_loss')}, data hash {ft.get('data_hash')}, "
-                  f"adapter {ft.get('adapter_dir')}."]
+    finetunes = report.get("finetunes") or ({FINETUNE: report["finetune"]} if report.get("finetune") else {})
+    if finetunes:
+        lines.append("")
+    for stage, ft in finetunes.items():  # first and last loss: one step each, not epoch means
+        lines.append(f"Finetuning ({stage}): {ft.get('users')} training users, {ft.get('epochs')} epoch(s), step "
+                     f"loss {ft.get('first_loss')} -> {ft.get('last_loss')}, data hash {ft.get('data_hash')}, "
+                     f"adapter {ft.get('adapter')}.")
     return "\n".join(lines) + "\n"
 
 
@@ -273,7 +277,10 @@ def _diagnosis_lines(diagnosis: dict | None) -> list[str]:
                      f"{b['successor_share']:.3f} (k={b['top_k']}) | {b['chance_share']:.3f} |")
     rows = view_rows(diagnosis["oracle_table"]["rows"])
     lines += ["", f"Oracle BETags (eqs. 4-5 over the item's base tags and those of its {m} most frequent training "
-              "successors: what perfect finetuning would produce; the method's ceiling on these base tags):", "",
+              "successors: what perfect finetuning would produce; the method's ceiling on these base tags). No item is "
+              "held out here: the successors and Popular count every training interaction, cold items' included, so "
+              "this Popular row differs from Table 2's; cf-tags in Table 2 is the same formula with the cold items "
+              "held out:", "",
               *_metric_table(rows)]
     return lines
 

@@ -65,3 +65,14 @@ def test_two_writers_at_once(make_db, tmp_path):
         assert part["exact_totals"], part
     assert results["import_x_job"]["job_status"] == "done"
     assert results["reviewer_x_reviewer"]["decisions_made"] > DECISIONS  # both reviewers' decisions, all stored
+
+
+def test_kill_minus_9_during_an_import_leaves_all_or_nothing(make_db, tmp_path):
+    from kill_import import kill_import
+
+    result = kill_import(make_db(), tmp_path / "kill-import", delays=(1.0, 3.0, 5.0))
+    before, final = result["before"], result["final"]
+    assert final[0] > before[0] and final[1] > before[1]
+    for point in result["after_kills"]:
+        assert point["counts"] in (before, final), result  # never a part of the import
+    assert any(p["counts"] == before and not p["finished_first"] for p in result["after_kills"]), result

@@ -35,13 +35,15 @@ from betag_engine.experiments.profiles import (
 )
 from betag_engine.experiments.report import pipeline_report, write_report
 from betag_engine.jobs.registry import run_kind
-from betag_engine.jobs.runner import JobContext
+from betag_engine.jobs.runner import JobContext, forget_units
 from betag_engine.tagging.betag import BetagParams
 from betag_engine.tagging.common import select_items
 from betag_engine.tagging.config import DOMAIN_PRESETS, PromptConfig
 from betag_engine.tagging.finetune import FinetuneParams
 from betag_engine.vocabulary import (
+    BASE,
     BETAG,
+    BETAG_JOB,
     BETAG_NOFT,
     BETAG_PAPER,
     BUILTIN_DATASETS,
@@ -152,15 +154,31 @@ def _label(p: PipelineParams, catalog: CatalogSummary) -> str:
 
 
 def _run_stages(ctx: JobContext, plan: list[Stage], profile: str) -> dict[str, dict]:
-    """Run each stage not finished earlier; returns stage name -> {kind, params, result, seconds}."""
+    """Run each stage not finished earlier with the same parameters and inputs; returns stage name -> {kind,
+    params, result, seconds}.
+
+    A stage whose parameters changed since it finished (an upgrade changed the profile, another prompt) runs again,
+    and so does what reads its output: every stage on its base tags after the base stage, every BETag stage on its
+    adapter after a finetuning stage. Such a reader keeps its parameters, so its job's finished units are forgotten
+    first and it regenerates everything.
+    """
     payloads = ctx.unit_payloads()
     ctx.set_total(len(plan) + 1, f"pipeline {profile}")
     stages: dict[str, dict] = {}
+    rerun_base, retrained = False, set()
     for n, stage in enumerate(plan):
         unit = f"stage-{stage.name}"
+        stale = (rerun_base and "base_system" in stage.params) or (
+            stage.kind == BETAG_JOB and stage.params.get("adapter") in retrained)
         if unit in payloads:
-            stages[stage.name] = payloads[unit]
-            continue
+            same = payloads[unit].get("params") == json.loads(json.dumps(stage.params, default=str))
+            if same and not stale:
+                stages[stage.name] = payloads[unit]
+                continue
+            ctx.log(f"stage {stage.name}: " + ("its input was made again in this run" if same else
+                    "its parameters changed since it finished (a new profile or prompt)") + "; running it again")
+            if same:
+                forget_units(stage.kind, stage.params, ctx.settings.database_url)
         ctx.progress(n, f"stage {n + 1}/{len(plan)}: {stage.name}")
         start = time.perf_counter()
         result = _run_stage(ctx, stage)
@@ -169,6 +187,10 @@ def _run_stages(ctx: JobContext, plan: list[Stage], profile: str) -> dict[str, d
                               "seconds": round(time.perf_counter() - start, 1)}
         with ctx.session() as s:
             ctx.mark_done(s, {unit: stages[stage.name]})
+        if unit in payloads:  # it ran again: what reads its output is stale
+            rerun_base = rerun_base or stage.name == BASE
+            if stage.kind == FINETUNE:
+                retrained.add(stage.params.get("adapter"))
     return stages
 
 

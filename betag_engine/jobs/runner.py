@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -108,11 +108,15 @@ class JobContext:
             return {u: p for u, p in rows}
 
     def mark_done(self, session: Session, units: Mapping[str, Mapping[str, Any] | None]) -> None:
-        """Record finished units (unit -> payload) in ``session``: they commit with the results they belong to."""
+        """Record finished units (unit -> payload) in ``session``: they commit with the results they belong to. A
+        unit recorded before (a stage run again with new parameters) gets the new payload."""
         done = set(session.scalars(select(JobCheckpoint.unit).where(JobCheckpoint.job_key == self.key,
                                                                     JobCheckpoint.unit.in_(list(units)))))
         session.add_all(JobCheckpoint(job_key=self.key, unit=u, payload=dict(p or {}))
                         for u, p in units.items() if u not in done)
+        for u in done:
+            session.execute(update(JobCheckpoint).where(JobCheckpoint.job_key == self.key, JobCheckpoint.unit == u)
+                            .values(payload=dict(units[u] or {})))
 
     def set_total(self, total: int, message: str = "") -> None:
         self._total, self._rate_from = int(total), None
@@ -256,6 +260,14 @@ def _finish(url: str, job_id: int, status: str, error: str = "", result: dict | 
 
 def request_cancel(job_id: int, url: str) -> None:
     retry_transaction(url, lambda s: s.execute(update(Job).where(Job.id == job_id).values(cancel_requested=True)))
+
+
+def forget_units(kind: str, params: Mapping[str, Any], url: str) -> int:
+    """Forget the finished units of the job of (kind, params), so its next run does all its work again (its input
+    was made anew); returns how many were forgotten. Results it wrote stay until the rerun overwrites them."""
+    key = job_key(kind, params)
+    return retry_transaction(url, lambda s: s.execute(delete(JobCheckpoint).where(JobCheckpoint.job_key == key))
+                             .rowcount)
 
 
 def mark_pending(job_id: int, url: str) -> None:

@@ -145,6 +145,33 @@ def test_pipeline_on_an_empty_database_imports_the_catalog_then_reports(db_url, 
         assert "imported the built-in ml-100k: 1682 items, 100000 interactions" in s.query(Job).one().log
 
 
+def test_a_pipeline_rerun_after_a_profile_change_reruns_only_the_changed_stages(db_url, monkeypatch):
+    """Same command after an upgrade changed a stage's parameters: that stage runs again (its report entry shows
+    the new parameters), and so does what reads its output; the others are reused."""
+    from betag_engine.experiments import pipeline, profiles
+
+    ran: list[str] = []
+    monkeypatch.setattr(pipeline, "_run_stage", lambda ctx, stage: ran.append(stage.name) or {"model": "none"})
+    params = {"dataset": "ml-100k", "profile": "quick"}
+    _run("pipeline", pipeline.pipeline_job, params, db_url)
+    first = list(ran)
+    assert len(first) == 8
+    ran.clear()
+    _run("pipeline", pipeline.pipeline_job, params, db_url)
+    assert ran == []
+    changed = {**profiles.PROFILES["quick"][profiles.FINETUNE_PAPER], "users": 123}
+    monkeypatch.setitem(profiles.PROFILES["quick"], profiles.FINETUNE_PAPER, changed)
+    result = _run("pipeline", pipeline.pipeline_job, params, db_url)
+    assert ran == [profiles.FINETUNE_PAPER, profiles.BETAG_PAPER]  # and BETag on the retrained adapter
+    report = json.loads(Path(result["json"]).read_text())
+    assert report["stages"][profiles.FINETUNE_PAPER]["params"]["users"] == 123
+    ran.clear()
+    changed_base = {**profiles.PROFILES["quick"][profiles.BASE], "max_new_tokens": 8}
+    monkeypatch.setitem(profiles.PROFILES["quick"], profiles.BASE, changed_base)
+    _run("pipeline", pipeline.pipeline_job, params, db_url)
+    assert ran == [name for name in first if name != profiles.TAGGPT]  # everything on the base tags
+
+
 def test_finetuning_is_reproducible(tiny_model, demo_url):
     """Same params, same data: the same adapter (LoRA initialisation and dropout are seeded)."""
     from safetensors.torch import load_file

@@ -73,7 +73,7 @@ def test_old_pipeline_reports_get_the_one_report_format(empty_url):
     assert "full_table" not in payloads[0] and payloads[0]["rows"] == [row]
     assert payloads[1] == evaluation
     assert metric_rows(payloads[0]) == [{"system": "Popular", "retriever": "popular", "task": "user", "HR@k": 0.4,
-                                         "NDCG@k": 0.2, "params": ""}]
+                                         "NDCG@k": 0.2, "HR@k se": None, "NDCG@k se": None, "params": ""}]
 
 
 def test_job_rows_get_their_key_newest_first(empty_url):

@@ -170,16 +170,25 @@ def _nav(driver, title: str) -> None:
 def _type(driver, label: str, text: str, enter: bool = True) -> None:
     """Type into the text input, text area or number input labelled ``label`` (replacing what it holds); Enter
     (Tab for a text area) commits it, which reruns the page."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.keys import Keys
 
-    field = driver.find_element("css selector", f'input[aria-label="{label}"], textarea[aria-label="{label}"]')
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", field)
-    field.click()
-    field.send_keys(Keys.CONTROL, "a")
-    field.send_keys(Keys.DELETE)
-    field.send_keys(text)
-    if enter:
-        field.send_keys(Keys.TAB if field.tag_name == "textarea" else Keys.ENTER)
+    for attempt in range(3):  # a rerun that is still drawing may replace the field under us: find it again
+        try:
+            field = driver.find_element("css selector",
+                                        f'input[aria-label="{label}"], textarea[aria-label="{label}"]')
+            driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", field)
+            field.click()
+            field.send_keys(Keys.CONTROL, "a")
+            field.send_keys(Keys.DELETE)
+            field.send_keys(text)
+            if enter:
+                field.send_keys(Keys.TAB if field.tag_name == "textarea" else Keys.ENTER)
+            break
+        except StaleElementReferenceException:
+            if attempt == 2:
+                raise
+            _idle(driver)
     _idle(driver)
 
 

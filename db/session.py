@@ -124,20 +124,31 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
-def retry_transaction(url: str, fn: Callable[[Session], T], attempts: int = RETRY_ATTEMPTS,
-                      pause_s: float = 0.2) -> T:
-    """Run ``fn(session)`` as one unit of work, again (from the start, on a fresh session) when it fails with a
-    transient lock error; the last failure is raised. ``fn`` must not have effects outside the database."""
+def retry_transient(fn: Callable[[], T], attempts: int = RETRY_ATTEMPTS, pause_s: float = 0.2) -> T:
+    """Call ``fn`` (one whole transaction), again when it fails with a transient lock error (``is_transient``),
+    pausing a little longer each time; the last failure is raised. ``fn`` must not have effects outside the
+    database."""
     for attempt in range(attempts):
         try:
-            with session_scope(url) as s:
-                return fn(s)
+            return fn()
         except DBAPIError as exc:
             if not is_transient(exc) or attempt == attempts - 1:
                 raise
             log.info("transient database lock (%s); attempt %d of %d", exc.orig, attempt + 2, attempts)
             time.sleep(pause_s * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+def retry_transaction(url: str, fn: Callable[[Session], T], attempts: int = RETRY_ATTEMPTS,
+                      pause_s: float = 0.2) -> T:
+    """Run ``fn(session)`` as one unit of work, again (from the start, on a fresh session) when it fails with a
+    transient lock error; the last failure is raised. ``fn`` must not have effects outside the database."""
+
+    def unit_of_work() -> T:
+        with session_scope(url) as s:
+            return fn(s)
+
+    return retry_transient(unit_of_work, attempts, pause_s)
 
 
 def upsert(dialect_name: str, table):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -29,7 +28,7 @@ from betag_engine.vocabulary import (
     UNREVIEWED,
 )
 from db.models import Item, ItemTag, ReviewDecision, TaggingSystem
-from db.session import is_transient
+from db.session import is_transient, retry_transient
 
 # Latest live decision on a tag that is not in the curated system -> the tag's review state.
 _CLOSED_STATES = {REJECT: REJECTED, REMOVE: REMOVED, EDIT: EDITED}
@@ -189,16 +188,13 @@ def refresh_status(session: Session, item_id: int) -> str:
 
 
 def retry_busy(fn: Callable[[], T], attempts: int = BUSY_RETRIES, pause_s: float = 0.5) -> T:
-    """Call ``fn`` (one whole transaction), retrying on a transient lock error (``db.session.is_transient``:
-    SQLite locked past its busy timeout, a PostgreSQL deadlock or serialization failure)."""
-    for attempt in range(attempts):
-        try:
-            return fn()
-        except DBAPIError as exc:
-            if not is_transient(exc):
-                raise
-            if attempt == attempts - 1:
-                raise BetagError("the database stayed busy (another job or reviewer is writing); "
-                                 "nothing was saved, try again in a moment") from exc
-            time.sleep(pause_s * (attempt + 1))
-    raise AssertionError("unreachable")
+    """Call ``fn`` (one whole transaction), retrying on a transient lock error (``db.session.retry_transient``:
+    SQLite locked past its busy timeout, a PostgreSQL deadlock or serialization failure); a lock that outlasts the
+    retries becomes a message for the reviewer."""
+    try:
+        return retry_transient(fn, attempts, pause_s)
+    except DBAPIError as exc:
+        if not is_transient(exc):
+            raise
+        raise BetagError("the database stayed busy (another job or reviewer is writing); "
+                         "nothing was saved, try again in a moment") from exc

@@ -216,10 +216,7 @@ class TransformersBackend:
         hidden = self.model.base_model(input_ids=ids, attention_mask=mask, position_ids=positions).last_hidden_state
         restricted = self.head_tokens is not None
         head = self._output_head() if restricted else OutputHead(self.model, None)
-        if restricted:
-            allowed = self._tables().allowed.to(ids.device)
-            to_row = torch.full((int(allowed.max()) + 2,), -1, dtype=torch.long, device=ids.device)
-            to_row[allowed] = torch.arange(allowed.numel(), device=ids.device)
+        to_row = self._tables().to_allowed.to(ids.device) if restricted else None  # vocabulary id -> head row, -1
         width = ids.shape[1]
         scores = []
         for row, answer in enumerate(answer_ids):
@@ -230,9 +227,9 @@ class TransformersBackend:
             target_pos = torch.arange(width - len(answer), width, device=ids.device)
             logprobs = F.log_softmax(head(hidden[row, target_pos - 1]), dim=-1)
             targets = ids[row, target_pos]
-            if restricted:  # vocabulary ids -> rows of the restricted head (-1: outside it)
-                targets = to_row[targets.clamp(max=to_row.numel() - 1)]
-                if bool((targets < 0).any()):
+            if to_row is not None:
+                targets = to_row[targets]
+                if bool((targets < 0).any()):  # a token outside the head: generation can never produce it
                     scores.append(float("-inf"))
                     continue
             scores.append(float(logprobs.gather(1, targets[:, None]).sum()))

@@ -184,9 +184,7 @@ def finetune_job(ctx: JobContext, params: dict) -> dict:
             _restore_rng(torch.load(out_dir / PARTIAL_DIR / "rng.pt"))
             ctx.log(f"epoch {epoch}: resuming after step {skip} of {len(batches)}")
         last_save = time.perf_counter()
-        for step, batch in enumerate(batches):
-            if step < skip:
-                continue
+        for step, batch in enumerate(batches[skip:], start=skip):
             input_ids, mask, labels = encode_batch(tokenizer, batch, p.max_tokens)
             dev = loaded.device
             loss = step_loss(input_ids.to(dev), mask.to(dev), labels.to(dev))
@@ -324,11 +322,15 @@ def _save_partial(out_dir: Path, model, optimizer, digest: str, epoch: int, step
     if torch.cuda.is_available():
         rng["cuda"] = torch.cuda.get_rng_state_all()
     torch.save(rng, folder / "rng.pt")
-    state = {"data_hash": digest, "epoch": epoch, "steps_done": steps_done, "losses": losses,
-             "epoch_losses": epoch_losses}
-    tmp = folder / "partial.json.tmp"
-    tmp.write_text(json.dumps(state))
-    tmp.replace(folder / "partial.json")
+    _write_json(folder / "partial.json", {"data_hash": digest, "epoch": epoch, "steps_done": steps_done,
+                                          "losses": losses, "epoch_losses": epoch_losses})
+
+
+def _write_json(path: Path, value) -> None:
+    """Write ``path`` whole or not at all (a temporary file renamed over it)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(value, indent=1))
+    tmp.replace(path)
 
 
 def _save_epoch(out_dir, model, optimizer, p, prompt, digest, epoch, losses, n_examples, model_name,
@@ -347,8 +349,6 @@ def _save_epoch(out_dir, model, optimizer, p, prompt, digest, epoch, losses, n_e
     state = {"params": asdict(p), "model": model_name, "prompt": prompt.to_dict(), "data_hash": digest,
              "epochs_done": epoch,
              "examples_per_epoch": n_examples, "losses": losses}
-    tmp = out_dir / "training.json.tmp"
-    tmp.write_text(json.dumps(state, indent=1))
-    tmp.replace(out_dir / "training.json")
+    _write_json(out_dir / "training.json", state)
     (out_dir / "loss_curve.json").write_text(json.dumps(losses))
     shutil.rmtree(out_dir / PARTIAL_DIR, ignore_errors=True)  # the finished epoch supersedes it

@@ -140,7 +140,6 @@ def pipeline_report(dataset, profile, description, stages, evaluation, eval_seco
             "seed_spread": seed_spread(rows, name),
             "coverage": evaluation.get("coverage", {}), "tag_stats": evaluation.get("stats", {}),
             "stage_seconds": times, "models": models,
-            "finetune": {k: v for k, v in stages.get(FINETUNE, {}).get("result", {}).items() if k != "loss_curve"},
             "finetunes": {n: {k: v for k, v in st.get("result", {}).items() if k != "loss_curve"}
                           for n, st in stages.items() if st.get("kind") == FINETUNE and st.get("result")},
             "loss_curve": stages.get(FINETUNE, {}).get("result", {}).get("loss_curve", []),
@@ -253,6 +252,7 @@ def to_markdown(report: dict) -> str:
     lines.append(f"| total | {total:.1f} ({int(total // 60)} min {int(total % 60)} s) |")
     lines += ["", "## Models", "", "| stage | model |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in report["models"].items() if v]
+    # reports written before "finetunes" held the main stage's summary only, under "finetune"
     finetunes = report.get("finetunes") or ({FINETUNE: report["finetune"]} if report.get("finetune") else {})
     if finetunes:
         lines.append("")

@@ -27,6 +27,7 @@ from betag_engine.errors import BetagError
 
 DEVICES = ("auto", "cpu", "cuda")
 QUANTIZATIONS = ("none", "nf4")
+TRAINING_DTYPES = ("auto", "bfloat16")  # Settings.llm_training_dtype (``training_dtype``)
 _DONE_MARKER = "betag-converted.txt"
 
 
@@ -267,12 +268,33 @@ def load_model(
     return loaded
 
 
-def load_private_copy(loaded: LoadedModel) -> LoadedModel:
-    """A new, uncached copy of an already-converted model (to train, or to merge an adapter into)."""
-    return _load_dir(loaded.name, loaded.hf_dir, loaded.device, loaded.quantization)
+def load_private_copy(loaded: LoadedModel, dtype=None) -> LoadedModel:
+    """A new, uncached copy of an already-converted model (to train, or to merge an adapter into); ``dtype``
+    overrides the weights' dtype (``training_dtype``)."""
+    return _load_dir(loaded.name, loaded.hf_dir, loaded.device, loaded.quantization, dtype)
 
 
-def _load_dir(name: str, hf_dir: Path, device: str, quantization: str) -> LoadedModel:
+def training_dtype(loaded: LoadedModel, choice: str):
+    """The base weights' dtype for LoRA finetuning (``Settings.llm_training_dtype``), or None for the loaded one.
+
+    ``auto``: the loaded dtype (fp32 on a CPU, bf16 on a GPU). ``bfloat16``: bf16 base weights on a CPU too, for
+    CPUs with native bf16 arithmetic (AVX512-BF16 or AMX), where a LoRA step takes about 0.6x the fp32 time
+    (``bench generation``); elsewhere bf16 is emulated and slower, so it is refused. The LoRA weights stay fp32
+    (peft's default) either way; the adapter differs from an fp32-trained one (measured in docs/RESULTS.md).
+    """
+    if choice not in TRAINING_DTYPES:
+        raise ValueError(f"llm_training_dtype must be one of {', '.join(TRAINING_DTYPES)}, got {choice!r}")
+    if choice == "auto" or loaded.device != "cpu" or loaded.quantization != "none":
+        return None
+    import torch
+
+    if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        raise ModelLoadError("llm_training_dtype 'bfloat16' needs a CPU with native bf16 (AVX512-BF16 or AMX) or a "
+                             "GPU; on this CPU it would be emulated and slower than fp32: use 'auto'")
+    return torch.bfloat16
+
+
+def _load_dir(name: str, hf_dir: Path, device: str, quantization: str, dtype=None) -> LoadedModel:
     import torch
     from transformers.utils import logging as hf_logging
 
@@ -284,9 +306,10 @@ def _load_dir(name: str, hf_dir: Path, device: str, quantization: str) -> Loaded
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "left"  # decoder-only batches: the prompt ends where generation starts
-    dtype = torch.float32
-    if device == "cuda" and not quant_kwargs:
-        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if dtype is None:
+        dtype = torch.float32
+        if device == "cuda" and not quant_kwargs:
+            dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     model = AutoModelForCausalLM.from_pretrained(hf_dir, dtype=dtype, local_files_only=True, **quant_kwargs)
     if not quant_kwargs:
         model.to(device)

@@ -149,6 +149,8 @@ def finetune_job(ctx: JobContext, params: dict) -> dict:
     extra = {"instruction": prompt.instruction, "window": p.window, "seed": p.seed}
     if p.head != "full":  # adapters trained before the option existed used the full head: their hash stays
         extra["head"] = p.head
+    if ctx.settings.llm_training_dtype != "auto":  # bf16 base weights train another adapter; auto's hashes stay
+        extra["training_dtype"] = ctx.settings.llm_training_dtype
     if p.context != NO_CONTEXT:  # what the context examples depend on beyond the sequences and tags
         extra.update(_context_extra(p))
     digest = data_hash(train, tags, extra)

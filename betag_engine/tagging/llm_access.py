@@ -42,7 +42,8 @@ def open_backend(
 
 
 def load_for_training(settings: Settings, p, resume_dir: Path | None):
-    """A private fp32 copy of the model wrapped by peft for LoRA training (resumed from ``resume_dir``).
+    """A private copy of the model (its loaded dtype, or ``Settings.llm_training_dtype``) wrapped by peft for LoRA
+    training (resumed from ``resume_dir``).
 
     Args:
         p: ``FinetuneParams`` (model, rank, alpha, dropout, target_modules).
@@ -53,12 +54,12 @@ def load_for_training(settings: Settings, p, resume_dir: Path | None):
     """
     from peft import LoraConfig, PeftModel, get_peft_model
 
-    from betag_engine.llm.models import load_model, load_private_copy
+    from betag_engine.llm.models import load_model, load_private_copy, training_dtype
 
     settings = settings.with_overrides(llm_model=p.model or None)
     shared = load_model(settings.llm_model, cache_dir=settings.model_cache_dir, device=settings.llm_device,
                         quantization=settings.llm_quantization, threads=settings.torch_threads)
-    loaded = load_private_copy(shared)
+    loaded = load_private_copy(shared, training_dtype(shared, settings.llm_training_dtype))
     if resume_dir is not None:
         model = PeftModel.from_pretrained(loaded.model, str(resume_dir), is_trainable=True, local_files_only=True)
     else:

@@ -7,7 +7,8 @@ Workloads (MovieLens-100k titles, few-shot tag prompt, newline-stopped completio
   prefix,     the pipeline's levers on its own prompts (``bench.levers``): the shared few-shot prefix prefilled
   line head   once; BETag without finetuning through the catalog lines' output rows with beams = shown lines
   LoRA        r=16 on q_proj, v_proj, ~200-token behaviour lines, batch 4: s/step and tokens/s with the full
-              output layer (baseline) vs the head restricted to the lines' tokens (finetune's head "tags"); then
+              output layer (baseline) vs the head restricted to the lines' tokens (finetune's head "tags"), and
+              that head over bf16 base weights where the CPU has native bf16 (``llm_training_dtype``); then
               generation with the adapter unmerged (baseline) vs merged
 """
 
@@ -212,10 +213,17 @@ def _bench_lora(loaded, steps, prompts, batch, max_new, figures) -> None:
     finally:
         tok.padding_side = "left"
     head = head_token_ids(loaded, [line for text in texts for line in text.split("\n")])
-    variants = (("full head (baseline)", None), (f"head of {len(head)} tag tokens", head))
-    base_step = base_rate = None  # the full head's figures, the baseline of the second variant
-    for name, head_ids in variants:
-        elapsed, tokens = _lora_steps(training_loss(peft_model, head_ids), optim, batches)
+    variants = [("full head (baseline)", peft_model, optim, None), (f"head of {len(head)} tag tokens", peft_model,
+                                                                    optim, head)]
+    if loaded.device == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported():  # llm_training_dtype=bfloat16
+        bf16 = get_peft_model(load_private_copy(loaded, torch.bfloat16).model, LoraConfig(
+            r=16, lora_alpha=32, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
+        bf16.train()
+        bf16_optim = torch.optim.AdamW([p for p in bf16.parameters() if p.requires_grad], lr=2e-4)
+        variants.append(("same head, bf16 base weights", bf16, bf16_optim, head))
+    base_step = base_rate = None  # the full head's figures, the baseline of the other variants
+    for name, lora_model, lora_optim, head_ids in variants:
+        elapsed, tokens = _lora_steps(training_loss(lora_model, head_ids), lora_optim, batches)
         step_s, rate = elapsed / steps, tokens / elapsed
         figures.append(Figure("LoRA", f"r=16 q,v, b4, {tokens // (4 * steps)} tok/text, {name}", step_s,
                               "s/step", base_step))

@@ -64,3 +64,13 @@ def test_bfloat16_is_refused_where_the_cpu_would_emulate_it(tiny_loaded, monkeyp
 def test_an_unknown_training_dtype_is_refused_by_name(tiny_loaded):
     with pytest.raises(ValueError, match="llm_training_dtype must be one of auto, bfloat16, got 'fp8'"):
         training_dtype(tiny_loaded, "fp8")
+
+
+def test_bench_generation_times_the_bf16_lora_step_against_fp32(tiny_loaded):
+    from betag_engine.bench.generation import Figure, _bench_lora
+
+    figures: list[Figure] = []
+    _bench_lora(tiny_loaded, 2, PROMPTS, 2, 4, figures)
+    steps = [f for f in figures if f.unit == "s/step"]
+    assert steps[0].baseline is None and all(f.baseline == steps[0].value for f in steps[1:])
+    assert any("bf16 base weights" in f.label for f in steps) == NATIVE_BF16

@@ -8,7 +8,8 @@ Workloads (MovieLens-100k titles, few-shot tag prompt, newline-stopped completio
   line head   once; BETag without finetuning through the catalog lines' output rows with beams = shown lines
   LoRA        r=16 on q_proj, v_proj, ~200-token behaviour lines, batch 4: s/step and tokens/s with the full
               output layer (baseline) vs the head restricted to the lines' tokens (finetune's head "tags"), and
-              that head over bf16 base weights where the CPU has native bf16 (``llm_training_dtype``); then
+              that head over bf16 base weights where the CPU has native bf16 (``llm_training_dtype``), and the
+              paper's r=64 on every projection (the full profile's ``finetune-paper``), fp32 and bf16; then
               generation with the adapter unmerged (baseline) vs merged
 """
 
@@ -25,6 +26,7 @@ from pathlib import Path
 from betag_engine.llm.interface import GenerationConfig
 from betag_engine.vocabulary import DEFAULT_DATASET
 
+PAPER_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]  # the paper's LoRA
 DEFAULTS = {"items": 6, "beams": 4, "batch_size": 8, "max_new_tokens": 32, "lora_steps": 3}
 _EXAMPLES = (  # out of the movie domain on purpose: few-shot tags leak into outputs
     ("Pride and Prejudice (1813)", "romance, classic novel, england, marriage, witty"),
@@ -213,22 +215,33 @@ def _bench_lora(loaded, steps, prompts, batch, max_new, figures) -> None:
     finally:
         tok.padding_side = "left"
     head = head_token_ids(loaded, [line for text in texts for line in text.split("\n")])
-    variants = [("full head (baseline)", peft_model, optim, None), (f"head of {len(head)} tag tokens", peft_model,
-                                                                    optim, head)]
+
+    def fresh(rank: int, modules: list[str], dtype):
+        lora = get_peft_model(load_private_copy(loaded, dtype).model, LoraConfig(
+            r=rank, lora_alpha=2 * rank, target_modules=modules, task_type="CAUSAL_LM"))
+        lora.train()
+        return lora, torch.optim.AdamW([p for p in lora.parameters() if p.requires_grad], lr=2e-4)
+
+    # (label, () -> (peft model, optimizer), head); each model is built when its turn comes and dropped after
+    variants = [("r=16 q,v, full head (baseline)", lambda: (peft_model, optim), None),
+                (f"r=16 q,v, head of {len(head)} tag tokens", lambda: (peft_model, optim), head)]
+    dtypes = [("", None)]
     if loaded.device == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported():  # llm_training_dtype=bfloat16
-        bf16 = get_peft_model(load_private_copy(loaded, torch.bfloat16).model, LoraConfig(
-            r=16, lora_alpha=32, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
-        bf16.train()
-        bf16_optim = torch.optim.AdamW([p for p in bf16.parameters() if p.requires_grad], lr=2e-4)
-        variants.append(("same head, bf16 base weights", bf16, bf16_optim, head))
+        dtypes.append((", bf16 base weights", torch.bfloat16))
+    variants += [(f"r=16 q,v, same head{suffix}", lambda d=dtype: fresh(16, ["q_proj", "v_proj"], d), head)
+                 for suffix, dtype in dtypes[1:]]
+    variants += [(f"r=64 every projection, same head{suffix}", lambda d=dtype: fresh(64, PAPER_MODULES, d), head)
+                 for suffix, dtype in dtypes]
     base_step = base_rate = None  # the full head's figures, the baseline of the other variants
-    for name, lora_model, lora_optim, head_ids in variants:
+    for name, build, head_ids in variants:
+        lora_model, lora_optim = build()
         elapsed, tokens = _lora_steps(training_loss(lora_model, head_ids), lora_optim, batches)
         step_s, rate = elapsed / steps, tokens / elapsed
-        figures.append(Figure("LoRA", f"r=16 q,v, b4, {tokens // (4 * steps)} tok/text, {name}", step_s,
-                              "s/step", base_step))
+        figures.append(Figure("LoRA", f"b4, {tokens // (4 * steps)} tok/text, {name}", step_s, "s/step",
+                              base_step))
         figures.append(Figure("LoRA", f"training, {name}", rate, "tokens/s", base_rate))
         base_step, base_rate = base_step or step_s, base_rate or rate
+        del lora_model, lora_optim
     tmp = Path(tempfile.mkdtemp(prefix="betag-bench-lora-"))
     try:
         peft_model.save_pretrained(tmp)

@@ -58,9 +58,7 @@ def build_tables(tokenizer, model_config, vocab_size: int, restriction: str) -> 
     keep = torch.tensor([(t.isascii() and t != "" and i not in special) for i, t in enumerate(texts)], dtype=torch.bool)
     keep |= newline | stop
     allowed = keep.nonzero().squeeze(1)
-    to_allowed = torch.full((vocab_size,), -1, dtype=torch.long)
-    to_allowed[allowed] = torch.arange(allowed.numel())
-    return TokenTables(newline, stop, allowed, to_allowed)
+    return TokenTables(newline, stop, allowed, head_rows(allowed, vocab_size))
 
 
 def restrict_tables(tables: TokenTables, token_ids) -> TokenTables:
@@ -75,9 +73,15 @@ def restrict_tables(tables: TokenTables, token_ids) -> TokenTables:
         raise ValueError(f"head token ids must be in [0, {keep.numel()}), got {int(ids.min())}..{int(ids.max())}")
     keep[ids] = True
     allowed = keep.nonzero().squeeze(1)
-    to_allowed = torch.full((keep.numel(),), -1, dtype=torch.long)
-    to_allowed[allowed] = torch.arange(allowed.numel())
-    return TokenTables(tables.newline, tables.stop, allowed, to_allowed)
+    return TokenTables(tables.newline, tables.stop, allowed, head_rows(allowed, keep.numel()))
+
+
+def head_rows(allowed: torch.Tensor, vocab_size: int, missing: int = -1) -> torch.Tensor:
+    """long [vocab_size]: each token id's row in a head restricted to ``allowed`` (sorted ids), ``missing`` for the
+    tokens outside it (finetuning passes -100, cross-entropy's ignore index)."""
+    rows = torch.full((vocab_size,), missing, dtype=torch.long)
+    rows[allowed] = torch.arange(allowed.numel())
+    return rows
 
 
 class OutputHead:

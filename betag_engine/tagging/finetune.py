@@ -257,13 +257,11 @@ def training_loss(model, head_ids: list[int] | None):
 
     if head_ids is None:
         return lambda ids, mask, labels: model(input_ids=ids, attention_mask=mask, labels=labels).loss
-    from betag_engine.llm.decoding import OutputHead
+    from betag_engine.llm.decoding import OutputHead, head_rows
 
     allowed = torch.tensor(head_ids, dtype=torch.long)
     head = OutputHead(model, allowed)
-    vocab = model.get_output_embeddings().weight.shape[0]
-    to_allowed = torch.full((vocab,), -100, dtype=torch.long)
-    to_allowed[allowed] = torch.arange(allowed.numel())
+    to_allowed = head_rows(allowed, model.get_output_embeddings().weight.shape[0], missing=-100)
     decoder = model.get_base_model().base_model  # the transformer without its output layer (LoRA inside)
 
     def loss(ids, mask, labels):

@@ -222,25 +222,24 @@ def _bench_lora(loaded, steps, prompts, batch, max_new, figures) -> None:
         lora.train()
         return lora, torch.optim.AdamW([p for p in lora.parameters() if p.requires_grad], lr=2e-4)
 
-    # (label, () -> (peft model, optimizer), head); each model is built when its turn comes and dropped after
-    variants = [("r=16 q,v, full head (baseline)", lambda: (peft_model, optim), None),
-                (f"r=16 q,v, head of {len(head)} tag tokens", lambda: (peft_model, optim), head)]
-    dtypes = [("", None)]
+    # (label, () -> (peft model, optimizer), head, label of its baseline); each model is built in turn, then dropped
+    full, tags, r64 = "r=16 q,v, full head", f"r=16 q,v, head of {len(head)} tag tokens", "r=64 every projection"
+    variants = [(full, lambda: (peft_model, optim), None, None), (tags, lambda: (peft_model, optim), head, full),
+                (r64, lambda: fresh(64, PAPER_MODULES, None), head, tags)]
     if loaded.device == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported():  # llm_training_dtype=bfloat16
-        dtypes.append((", bf16 base weights", torch.bfloat16))
-    variants += [(f"r=16 q,v, same head{suffix}", lambda d=dtype: fresh(16, ["q_proj", "v_proj"], d), head)
-                 for suffix, dtype in dtypes[1:]]
-    variants += [(f"r=64 every projection, same head{suffix}", lambda d=dtype: fresh(64, PAPER_MODULES, d), head)
-                 for suffix, dtype in dtypes]
-    base_step = base_rate = None  # the full head's figures, the baseline of the other variants
-    for name, build, head_ids in variants:
+        variants += [(f"{tags}, bf16 base weights", lambda: fresh(16, ["q_proj", "v_proj"], torch.bfloat16), head,
+                      tags),
+                     (f"{r64}, bf16 base weights", lambda: fresh(64, PAPER_MODULES, torch.bfloat16), head, r64)]
+    measured: dict[str, tuple[float, float]] = {}  # label -> (s/step, tokens/s)
+    for name, build, head_ids, baseline in variants:
         lora_model, lora_optim = build()
         elapsed, tokens = _lora_steps(training_loss(lora_model, head_ids), lora_optim, batches)
-        step_s, rate = elapsed / steps, tokens / elapsed
-        figures.append(Figure("LoRA", f"b4, {tokens // (4 * steps)} tok/text, {name}", step_s, "s/step",
+        measured[name] = (elapsed / steps, tokens / elapsed)
+        base_step, base_rate = measured.get(baseline, (None, None))
+        label = name if baseline is None else f"{name} (vs {baseline})"
+        figures.append(Figure("LoRA", f"b4, {tokens // (4 * steps)} tok/text, {label}", measured[name][0], "s/step",
                               base_step))
-        figures.append(Figure("LoRA", f"training, {name}", rate, "tokens/s", base_rate))
-        base_step, base_rate = base_step or step_s, base_rate or rate
+        figures.append(Figure("LoRA", f"training, {label}", measured[name][1], "tokens/s", base_rate))
         del lora_model, lora_optim
     tmp = Path(tempfile.mkdtemp(prefix="betag-bench-lora-"))
     try:

@@ -71,6 +71,10 @@ def test_bench_generation_times_the_bf16_lora_step_against_fp32(tiny_loaded):
 
     figures: list[Figure] = []
     _bench_lora(tiny_loaded, 2, PROMPTS, 2, 4, figures)
-    steps = [f for f in figures if f.unit == "s/step"]
-    assert steps[0].baseline is None and all(f.baseline == steps[0].value for f in steps[1:])
-    assert any("bf16 base weights" in f.label for f in steps) == NATIVE_BF16
+    steps = {f.label.split(", ", 2)[2]: f for f in figures if f.unit == "s/step"}
+    labels = list(steps)
+    assert steps[labels[0]].baseline is None
+    for label in labels[1:]:  # each lever against the path it replaces, named in its label
+        baseline = label.rsplit(" (vs ", 1)[1].rstrip(")")
+        assert steps[label].baseline == next(f.value for k, f in steps.items() if k.split(" (vs ")[0] == baseline)
+    assert sum("bf16 base weights" in label for label in labels) == (2 if NATIVE_BF16 else 0)

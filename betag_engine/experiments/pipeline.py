@@ -136,6 +136,7 @@ def pipeline_job(ctx: JobContext, params: dict) -> dict:
     report = pipeline_report(_label(p, catalog), p.profile, _description(p, values, prompt), stages, evaluation,
                              eval_seconds, catalog=catalog.as_dict())
     report["diagnosis"] = diagnosis
+    report["llm"] = llm_settings(ctx.settings)
     name = p.report_name or default_report_name(_label(p, catalog), p.profile)
     paths = write_report(report, name, ctx.settings.reports_dir)
     with ctx.session() as s:
@@ -146,6 +147,12 @@ def pipeline_job(ctx: JobContext, params: dict) -> dict:
     ctx.progress(len(plan) + 1, "done")
     return {"report_id": report_id, **{k: str(v) for k, v in paths.items()},
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds")}
+
+
+def llm_settings(settings) -> dict:
+    """The settings that decide how the LLM stages computed (the device as configured; ``auto`` = cuda if there)."""
+    return {"backend": settings.llm_backend, "model": settings.llm_model, "device": settings.llm_device,
+            "quantization": settings.llm_quantization, "training_dtype": settings.llm_training_dtype}
 
 
 def _label(p: PipelineParams, catalog: CatalogSummary) -> str:

@@ -201,12 +201,20 @@ def _comparison_lines(entries: list[dict]) -> list[str]:
     return lines
 
 
+def _llm_line(llm: dict | None) -> list[str]:
+    """The LLM settings of the run's last invocation (reports before they were recorded have none)."""
+    if not llm:
+        return []
+    return [f"LLM: {llm.get('model')} via {llm.get('backend')}, device {llm.get('device')}, quantization "
+            f"{llm.get('quantization')}, finetuning dtype {llm.get('training_dtype')}.", ""]
+
+
 def to_markdown(report: dict) -> str:
     meta, catalog = report["meta"], report.get("catalog") or {}
     lines = [f"# BETag pipeline report: {report['dataset']} ({report['profile']})", "",
              f"Catalog: {catalog.get('items')} items, {catalog.get('users')} users, {catalog.get('interactions')} "
              f"interactions; content hash {catalog.get('content_hash')}; source {catalog.get('source') or 'import'}."
-             if catalog else "", "", f"Subset: {report['subset']}.", "",
+             if catalog else "", "", *_llm_line(report.get("llm")), f"Subset: {report['subset']}.", "",
              f"Evaluated items: {report['n_items_evaluated']} ({len(report.get('cold_items', []))} cold); users: "
              f"{meta.get('n_users')}; interactions: {meta.get('n_interactions')}; test cases: "
              f"{meta.get('n_test_cases')}; negatives per case: {meta.get('config', {}).get('n_negatives')} (capped "

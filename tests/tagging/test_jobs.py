@@ -141,6 +141,11 @@ def test_pipeline_on_an_empty_database_imports_the_catalog_then_reports(db_url, 
     assert all(r["user_H@10_se"] > 0 for r in report["table2"])
     markdown = Path(result["json"]).with_suffix(".md").read_text()
     assert "| total | " in markdown and " min " in markdown  # the whole run's time, against the 30-minute budget
+    settings = load_settings()
+    assert report["llm"] == {"backend": settings.llm_backend, "model": settings.llm_model,
+                             "device": settings.llm_device, "quantization": settings.llm_quantization,
+                             "training_dtype": settings.llm_training_dtype}
+    assert f"LLM: {settings.llm_model} via {settings.llm_backend}, device {settings.llm_device}" in markdown
     with session_scope(db_url) as s:
         assert "imported the built-in ml-100k: 1682 items, 100000 interactions" in s.query(Job).one().log
 

@@ -197,23 +197,33 @@ class TransformersBackend:
         the full vocabulary, or the restricted head an adapter was trained against (``head_tokens.json``) or that
         ``restrict_to_lines`` set, whose other rows were never trained; a token outside that head scores -inf.
 
-        The prompt is tokenized with special tokens (e.g. BOS) and the answer without, then concatenated.
+        The prompt is tokenized with special tokens (e.g. BOS) and the answer without, then concatenated. A prefix
+        the prompts share (up to a line break, ``llm.prefix``) is prefilled once and its cache reused, as in
+        ``generate``; the scores are the same (test).
         """
         if len(prompts) != len(answers):
             raise ValueError(f"score needs as many answers as prompts, got {len(answers)} and {len(prompts)}")
-        scores: list[float] = []
-        for start in range(0, len(prompts), self.batch_size):
-            scores.extend(
-                self._score_batch(prompts[start : start + self.batch_size], answers[start : start + self.batch_size])
-            )
-        return scores
-
-    def _score_batch(self, prompts: list[str], answers: list[str]) -> list[float]:
         prompt_ids = [self.tokenizer(p, add_special_tokens=True)["input_ids"] for p in prompts]
         answer_ids = [self.tokenizer(a, add_special_tokens=False)["input_ids"] for a in answers]
-        ids, mask = self._left_pad([p + a for p, a in zip(prompt_ids, answer_ids)])
+        prefix = self._shared_prefix(prompt_ids, self._tables()) if prompts else None  # e.g. a judge's instruction
+        scores: list[float] = []
+        for start in range(0, len(prompts), self.batch_size):
+            end = start + self.batch_size
+            scores.extend(self._score_batch(prompt_ids[start:end], answer_ids[start:end], prefix))
+        return scores
+
+    def _score_batch(self, prompt_ids: list[list[int]], answer_ids: list[list[int]],
+                     prefix: PrefixCache | None) -> list[float]:
+        skip = prefix.length if prefix is not None else 0  # every prompt keeps at least one token of its own
+        ids, mask = self._left_pad([p[skip:] + a for p, a in zip(prompt_ids, answer_ids)])
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        hidden = self.model.base_model(input_ids=ids, attention_mask=mask, position_ids=positions).last_hidden_state
+        if prefix is None:
+            hidden = self.model.base_model(input_ids=ids, attention_mask=mask, position_ids=positions)
+        else:
+            full_mask = torch.cat([mask.new_ones((mask.shape[0], skip)), mask], 1)
+            hidden = self.model.base_model(input_ids=ids, attention_mask=full_mask, position_ids=positions + skip,
+                                           past_key_values=prefix.expanded(ids.shape[0]), use_cache=True)
+        hidden = hidden.last_hidden_state
         restricted = self.head_tokens is not None
         head = self._output_head() if restricted else OutputHead(self.model, None)
         to_row = self._tables().to_allowed.to(ids.device) if restricted else None  # vocabulary id -> head row, -1

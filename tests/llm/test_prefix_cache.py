@@ -42,3 +42,13 @@ def test_bench_levers_measure_each_lever_against_its_baseline(tiny_loaded):
     assert groups.count("prefix") == 4 and groups.count("line head") == 2
     assert all((f.baseline is None) == ("baseline" in f.label) for f in figures)
     assert all(f.value > 0 for f in figures)
+
+
+def test_scoring_with_the_shared_prefix_once_gives_the_same_scores(tiny_loaded):
+    """P(Yes)-style scoring: a judge prompt's shared instruction prefilled once, each row scored as if whole."""
+    prompts = [f"{SHOTS}Item: {title}\nTag: toys\nAnswer:" for title in ITEMS]
+    answers = [" Yes", " No", " Yes, animation", " toys"]
+    plain = TransformersBackend(tiny_loaded, batch_size=3, prefix_cache=False).score(prompts, answers)
+    cached_backend = TransformersBackend(tiny_loaded, batch_size=3)
+    assert cached_backend.score(prompts, answers) == pytest.approx(plain, abs=1e-4)
+    assert cached_backend._prefix is not None and cached_backend._prefix.length >= 16

@@ -193,7 +193,7 @@ def _bench_lora(loaded, steps, prompts, batch, max_new, figures) -> None:
     import torch
     from peft import LoraConfig, get_peft_model
 
-    from betag_engine.llm.models import load_private_copy
+    from betag_engine.llm.models import cpu_has_native_bf16, load_private_copy
     from betag_engine.llm.transformers_backend import TransformersBackend
     from betag_engine.tagging.finetune import head_token_ids, training_loss
 
@@ -226,7 +226,7 @@ def _bench_lora(loaded, steps, prompts, batch, max_new, figures) -> None:
     full, tags, r64 = "r=16 q,v, full head", f"r=16 q,v, head of {len(head)} tag tokens", "r=64 every projection"
     variants = [(full, lambda: (peft_model, optim), None, None), (tags, lambda: (peft_model, optim), head, full),
                 (r64, lambda: fresh(64, PAPER_MODULES, None), head, tags)]
-    if loaded.device == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported():  # llm_training_dtype=bfloat16
+    if loaded.device == "cpu" and cpu_has_native_bf16():  # llm_training_dtype=bfloat16
         variants += [(f"{tags}, bf16 base weights", lambda: fresh(16, ["q_proj", "v_proj"], torch.bfloat16), head,
                       tags),
                      (f"{r64}, bf16 base weights", lambda: fresh(64, PAPER_MODULES, torch.bfloat16), head, r64)]

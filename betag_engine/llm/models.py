@@ -274,6 +274,16 @@ def load_private_copy(loaded: LoadedModel, dtype=None) -> LoadedModel:
     return _load_dir(loaded.name, loaded.hf_dir, loaded.device, loaded.quantization, dtype)
 
 
+def cpu_has_native_bf16() -> bool:
+    """Whether torch's CPU kernels (oneDNN) compute bf16 natively here (AVX512-BF16 or AMX)."""
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a build without oneDNN, another architecture
+        return False
+
+
 def training_dtype(loaded: LoadedModel, choice: str):
     """The base weights' dtype for LoRA finetuning (``Settings.llm_training_dtype``), or None for the loaded one.
 
@@ -288,7 +298,7 @@ def training_dtype(loaded: LoadedModel, choice: str):
         return None
     import torch
 
-    if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+    if not cpu_has_native_bf16():
         raise ModelLoadError("llm_training_dtype 'bfloat16' needs a CPU with native bf16 (AVX512-BF16 or AMX) or a "
                              "GPU; on this CPU it would be emulated and slower than fp32: use 'auto'")
     return torch.bfloat16

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from betag_engine.llm.models import ModelLoadError, training_dtype
+from betag_engine.llm import models
+from betag_engine.llm.models import ModelLoadError, cpu_has_native_bf16, training_dtype
 
 PROMPTS = ["Item: Toy Story (1995)\nTags: animation", "Item: Jurassic Park (1993)\nTags: dino"]
-NATIVE_BF16 = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+NATIVE_BF16 = cpu_has_native_bf16()
 
 
 def _settings(tiny_model_dir, tmp_path, dtype):
@@ -50,12 +51,7 @@ def test_bfloat16_trains_fp32_lora_weights_over_bf16_base_weights(tiny_model_dir
 
 
 def test_bfloat16_is_refused_where_the_cpu_would_emulate_it(tiny_loaded, monkeypatch):
-    class NoBf16:
-        @staticmethod
-        def _is_mkldnn_bf16_supported():
-            return False
-
-    monkeypatch.setattr(torch.ops, "mkldnn", NoBf16)
+    monkeypatch.setattr(models, "cpu_has_native_bf16", lambda: False)
     with pytest.raises(ModelLoadError, match="needs a CPU with native bf16"):
         training_dtype(tiny_loaded, "bfloat16")
     assert training_dtype(tiny_loaded, "auto") is None

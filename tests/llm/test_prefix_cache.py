@@ -52,3 +52,14 @@ def test_scoring_with_the_shared_prefix_once_gives_the_same_scores(tiny_loaded):
     cached_backend = TransformersBackend(tiny_loaded, batch_size=3)
     assert cached_backend.score(prompts, answers) == pytest.approx(plain, abs=1e-4)
     assert cached_backend._prefix is not None and cached_backend._prefix.length >= 16
+
+
+def test_bench_concurrency_runs_two_one_thread_workers_against_the_sequential_stages(tiny_loaded, tmp_path):
+    from betag_engine.bench.concurrency import bench_concurrency
+    from betag_engine.bench.generation import Figure
+
+    figures: list[Figure] = []
+    bench_concurrency(tiny_loaded, tmp_path / "models", 3, 2, figures, Figure)
+    baseline, lever = figures
+    assert baseline.baseline is None and lever.baseline == baseline.value and lever.value > 0
+    assert "(2/2 same text)" in lever.label  # a tiny model's greedy text does not depend on the thread count

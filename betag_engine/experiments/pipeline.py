@@ -21,6 +21,7 @@ import numpy as np
 from betag_engine.catalog.info import PROMPT_SETTING, CatalogSummary, catalog_summary, get_setting
 from betag_engine.catalog.movielens import ensure_builtin
 from betag_engine.catalog.store import list_system_names
+from betag_engine.experiments import companion
 from betag_engine.experiments.diagnosis import diagnose
 from betag_engine.experiments.evaluation_plan import cold_items, evaluate_pipeline
 from betag_engine.experiments.profiles import (
@@ -35,7 +36,7 @@ from betag_engine.experiments.profiles import (
 )
 from betag_engine.experiments.report import pipeline_report, write_report
 from betag_engine.jobs.registry import run_kind
-from betag_engine.jobs.runner import JobContext, forget_units
+from betag_engine.jobs.runner import JobContext, forget_units, request_cancel
 from betag_engine.tagging.betag import BetagParams
 from betag_engine.tagging.common import select_items
 from betag_engine.tagging.config import DOMAIN_PRESETS, PromptConfig
@@ -74,6 +75,9 @@ class PipelineParams:
                 "betag-s<seed>); the report gives BETag's mean and spread over BETAG_SEED and these."})
     report_name: str | None = field(default=None, metadata={
         "help": f"Report file name (default: {default_report_name('<dataset>', '<profile>')})."})
+    parallel: bool = field(default=False, metadata={
+        "help": "Run TagGPT beside base tags and the no-finetuning ablation beside BETag, each pair on one thread "
+                "apiece (the companion in a worker process): the same tags, sooner on a CPU with 2+ cores."})
 
     def __post_init__(self) -> None:
         if self.dataset not in CATALOGS:
@@ -127,7 +131,7 @@ def pipeline_job(ctx: JobContext, params: dict) -> dict:
                       seeds=p.seeds)
     ctx.log(f"pipeline on {catalog.line()}: {len(pool)} items evaluated, {len(cold)} of them cold; prompt "
             f"{prompt.get('domain')}")
-    stages = _run_stages(ctx, plan, p.profile)
+    stages = _run_stages(ctx, plan, p.profile, p.parallel)
     ctx.progress(len(plan), "evaluation")
     start = time.perf_counter()
     evaluation = evaluate_pipeline(ctx, plan, np.array(pool, dtype=np.int64), cold)
@@ -160,20 +164,24 @@ def _label(p: PipelineParams, catalog: CatalogSummary) -> str:
     return p.dataset if p.dataset != CURRENT_CATALOG else f"catalog-{catalog.content_hash[:8]}"
 
 
-def _run_stages(ctx: JobContext, plan: list[Stage], profile: str) -> dict[str, dict]:
+def _run_stages(ctx: JobContext, plan: list[Stage], profile: str, parallel: bool = False) -> dict[str, dict]:
     """Run each stage not finished earlier with the same parameters and inputs; returns stage name -> {kind,
     params, result, seconds}.
 
     A stage whose parameters changed since it finished (an upgrade changed the profile, another prompt) runs again,
     and so does what reads its output: every stage on its base tags after the base stage, every BETag stage on its
     adapter after a finetuning stage. Such a reader keeps its parameters, so its job's finished units are forgotten
-    first and it regenerates everything.
+    first and it regenerates everything. With ``parallel``, a stage of ``companion.COMPANIONS`` starts its companion
+    in a 1-thread worker and runs itself on one thread; the companion's result is recorded when both are done.
     """
     payloads = ctx.unit_payloads()
     ctx.set_total(len(plan) + 1, f"pipeline {profile}")
     stages: dict[str, dict] = {}
+    by_name = {stage.name: stage for stage in plan}
     rerun_base, retrained = False, set()
-    for n, stage in enumerate(plan):
+
+    def needs_run(stage: Stage) -> bool:
+        """False (and its stored record taken) when it finished with these parameters and inputs."""
         unit = f"stage-{stage.name}"
         stale = (rerun_base and "base_system" in stage.params) or (
             stage.kind == BETAG_JOB and stage.params.get("adapter") in retrained)
@@ -181,23 +189,45 @@ def _run_stages(ctx: JobContext, plan: list[Stage], profile: str) -> dict[str, d
             same = payloads[unit].get("params") == json.loads(json.dumps(stage.params, default=str))
             if same and not stale:
                 stages[stage.name] = payloads[unit]
-                continue
+                return False
             ctx.log(f"stage {stage.name}: " + ("its input was made again in this run" if same else
                     "its parameters changed since it finished (a new profile or prompt)") + "; running it again")
             if same:
                 forget_units(stage.kind, stage.params, ctx.settings.database_url)
-        ctx.progress(n, f"stage {n + 1}/{len(plan)}: {stage.name}")
-        start = time.perf_counter()
-        result = _run_stage(ctx, stage)
+        return True
+
+    def record(stage: Stage, result: dict, seconds: float) -> None:
+        nonlocal rerun_base
+        unit = f"stage-{stage.name}"
         stages[stage.name] = {"kind": stage.kind, "params": stage.params,
-                              "result": json.loads(json.dumps(result, default=str)),
-                              "seconds": round(time.perf_counter() - start, 1)}
+                              "result": json.loads(json.dumps(result, default=str)), "seconds": seconds}
         with ctx.session() as s:
             ctx.mark_done(s, {unit: stages[stage.name]})
         if unit in payloads:  # it ran again: what reads its output is stale
             rerun_base = rerun_base or stage.name == BASE
             if stage.kind == FINETUNE:
                 retrained.add(stage.params.get("adapter"))
+
+    for n, stage in enumerate(plan):
+        if stage.name in stages or not needs_run(stage):
+            continue
+        beside = by_name.get(companion.COMPANIONS.get(stage.name, "")) if parallel else None
+        if beside is not None and (beside.name in stages or not needs_run(beside)):
+            beside = None
+        running = companion.start(ctx, beside) if beside is not None else None
+        ctx.progress(n, f"stage {n + 1}/{len(plan)}: {stage.name}" + (f" (+ {beside.name})" if beside else ""))
+        start = time.perf_counter()
+        try:
+            with companion.one_thread(running is not None):
+                result = _run_stage(ctx, stage)
+        except BaseException:
+            if running is not None:
+                request_cancel(running.job_id, ctx.settings.database_url)
+            raise
+        record(stage, result, round(time.perf_counter() - start, 1))
+        if running is not None:
+            ctx.progress(n, f"stage {n + 1}/{len(plan)}: waiting for {beside.name}")
+            record(beside, *companion.wait(ctx, running))
     return stages
 
 

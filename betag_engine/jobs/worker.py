@@ -24,13 +24,15 @@ def run_recorded_job(job_id: int, settings: Settings, progress_bar: bool = True)
     return run_kind(kind, params, settings, job_id=job_id, progress_bar=progress_bar)
 
 
-def spawn_worker(job_id: int, settings: Settings, log_path: str | None = None) -> int:
+def spawn_worker(job_id: int, settings: Settings, log_path: str | None = None,
+                 extra_env: dict[str, str] | None = None) -> int:
     """Start ``python -m betag_engine run-job JOB_ID`` in its own session; return its pid.
 
     The worker is an entry point of its own: it reads the same environment as its parent, and the database URL
     is passed on its command line, so it works on the database the job was recorded in. A daemon thread of this
     process waits for it, so a finished worker is reaped at once instead of staying a zombie (which would also
-    look alive to a pid check) for as long as the app runs."""
+    look alive to a pid check) for as long as the app runs. ``extra_env`` adds settings for the worker alone
+    (the pipeline gives a companion stage ``BETAG_TORCH_THREADS=1``)."""
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - handed to the child
     proc = subprocess.Popen(
         [sys.executable, "-m", "betag_engine", "--database-url", settings.database_url, "run-job", str(job_id),
@@ -40,7 +42,7 @@ def spawn_worker(job_id: int, settings: Settings, log_path: str | None = None) -
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         start_new_session=True,
-        env=dict(os.environ),
+        env={**os.environ, **(extra_env or {})},
     )
     if out is not subprocess.DEVNULL:
         out.close()  # the child holds its own copy of the descriptor

@@ -337,3 +337,31 @@ def test_finetune_resumes_inside_an_epoch_as_if_never_stopped(tiny_model, demo_u
     a = load_file(adapter_dir("whole", settings_dir) / "adapter_model.safetensors")
     b = load_file(folder / "adapter_model.safetensors")
     assert a.keys() == b.keys() and all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+
+
+def test_parallel_stages_run_the_companion_in_a_one_thread_worker_with_the_same_tags(tiny_model, demo_url):
+    """--parallel: TagGPT runs beside base tags as a recorded job in its own 1-thread worker process; its tags are
+    those the same job makes in this process, and both stages are recorded for the report."""
+    import os
+
+    from betag_engine.experiments import pipeline
+    from betag_engine.experiments.profiles import Stage
+    from db.models import Job
+
+    shared = {"limit": 8, "max_new_tokens": 8}
+    taggpt = {**shared, "samples": 2, "min_count": 1, "seed": 1, "batch_size": 4}
+    plan = [Stage("base", "base-tags", {**shared, "system": "base", "batch_size": 4}),
+            Stage("taggpt", "taggpt", {**taggpt, "system": "taggpt"})]
+    settings = load_settings().with_overrides(database_url=demo_url)
+    stages = run_job("pipeline", {"test": "parallel"}, lambda ctx: pipeline._run_stages(ctx, plan, "quick", True),
+                     settings, progress_bar=False)
+    assert set(stages) == {"base", "taggpt"} and stages["taggpt"]["result"]["items"] == 8
+    with session_scope(demo_url) as s:
+        worker = s.query(Job).filter(Job.kind == "taggpt").one()
+        assert worker.status == "done" and worker.worker_pid not in (None, os.getpid())
+        assert "runs beside the next stage" in s.query(Job).filter(Job.kind == "pipeline").one().log
+    _run("taggpt", taggpt_job, {**taggpt, "system": "taggpt-here"}, demo_url)  # the same job in this process
+    with session_scope(demo_url) as s:
+        apart, here = item_tags(s, "taggpt"), item_tags(s, "taggpt-here")
+    assert {i: sorted((t.tag, t.count) for t in tags) for i, tags in apart.items()} == \
+        {i: sorted((t.tag, t.count) for t in tags) for i, tags in here.items()}

@@ -1,0 +1,87 @@
+"""A pipeline stage run beside another as a 1-thread worker process (``PipelineParams.parallel``).
+
+Decoding a few rows at a time keeps about one core busy whatever torch's thread count, so two generation stages
+that do not depend on each other finish sooner side by side, each on one thread (``bench generation``'s
+``2 stages`` rows: 1.70x, the same text). The companion is an ordinary recorded job run by an ordinary worker
+(``jobs.worker.spawn_worker``): it commits as it goes, a crash or kill leaves it resumable, and a rerun of the
+pipeline finds its finished units. The stage in the pipeline's own process runs on one thread meanwhile.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from betag_engine.errors import JobCancelled
+from betag_engine.experiments.profiles import Stage
+from betag_engine.jobs.liveness import mark_dead_workers, pid_alive
+from betag_engine.jobs.runner import JobContext, create_job, request_cancel
+from betag_engine.jobs.worker import spawn_worker
+from betag_engine.vocabulary import BASE, BETAG, BETAG_NOFT, JOB_DONE, JOB_PENDING, JOB_RESUMABLE, JOB_RUNNING, TAGGPT
+from db.models import Job
+from db.session import retry_transaction
+
+# stage -> the stage that runs beside it: both generate, and neither reads the other's output
+COMPANIONS = {BASE: TAGGPT, BETAG: BETAG_NOFT}
+POLL_S = 1.0
+
+
+@dataclass
+class Companion:
+    stage: Stage
+    job_id: int
+    pid: int
+    started: float
+
+
+def start(ctx: JobContext, stage: Stage) -> Companion:
+    """Record ``stage``'s job (or find it) and start a 1-thread worker on it."""
+    job_id = create_job(stage.kind, stage.params, ctx.settings.database_url, name=f"pipeline:{stage.name}")
+    pid = spawn_worker(job_id, ctx.settings, extra_env={"BETAG_TORCH_THREADS": "1"})
+    ctx.log(f"stage {stage.name} runs beside the next stage: job {job_id}, worker pid {pid}, one thread")
+    return Companion(stage, job_id, pid, time.perf_counter())
+
+
+def wait(ctx: JobContext, companion: Companion) -> tuple[dict, float]:
+    """Wait for the companion's job; returns its result and seconds. Cancelling the pipeline cancels it too; a
+    failed, cancelled or vanished worker fails the pipeline with the job's own error (its finished units stay)."""
+    url = ctx.settings.database_url
+    name, job_id = companion.stage.name, companion.job_id
+    while True:
+        status, error, result = retry_transaction(url, lambda s: s.execute(
+            select(Job.status, Job.error, Job.result).where(Job.id == job_id)).one())
+        if status == JOB_DONE:
+            return dict(result or {}), round(time.perf_counter() - companion.started, 1)
+        if status in JOB_RESUMABLE:
+            last = (error or "").strip().splitlines()[-1:] or [""]
+            raise RuntimeError(f"stage {name} (job {job_id}) {status}: {last[0]}; rerun the pipeline to continue it")
+        if status == JOB_PENDING and not pid_alive(companion.pid):
+            raise RuntimeError(f"stage {name}: its worker {companion.pid} ended before starting job {job_id}")
+        if status == JOB_RUNNING:
+            mark_dead_workers(url)  # a worker gone without finishing: its row turns interrupted, the loop raises
+        try:
+            ctx.check_cancel()
+        except JobCancelled:
+            request_cancel(job_id, url)
+            raise
+        time.sleep(POLL_S)
+
+
+@contextmanager
+def one_thread(active: bool) -> Iterator[None]:
+    """torch on one thread inside the block when a companion has the other core."""
+    if not active:
+        yield
+        return
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)

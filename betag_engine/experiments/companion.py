@@ -46,16 +46,20 @@ def start(ctx: JobContext, stage: Stage) -> Companion:
     return Companion(stage, job_id, pid, time.perf_counter())
 
 
-def wait(ctx: JobContext, companion: Companion) -> tuple[dict, float]:
-    """Wait for the companion's job; returns its result and seconds. Cancelling the pipeline cancels it too; a
-    failed, cancelled or vanished worker fails the pipeline with the job's own error (its finished units stay)."""
+def wait(ctx: JobContext, companion: Companion) -> tuple[dict, float, float]:
+    """Wait for the companion's job; returns its result, its own run time (its job row's start to finish, s) and
+    how long the pipeline waited for it after its own stage (s). Cancelling the pipeline cancels it too; a failed,
+    cancelled or vanished worker fails the pipeline with the job's own error (its finished units stay)."""
     url = ctx.settings.database_url
     name, job_id = companion.stage.name, companion.job_id
+    waiting_from = time.perf_counter()
     while True:
-        status, error, result = retry_transaction(url, lambda s: s.execute(
-            select(Job.status, Job.error, Job.result).where(Job.id == job_id)).one())
+        status, error, result, started, finished = retry_transaction(url, lambda s: s.execute(
+            select(Job.status, Job.error, Job.result, Job.started_at, Job.finished_at).where(Job.id == job_id)).one())
         if status == JOB_DONE:
-            return dict(result or {}), round(time.perf_counter() - companion.started, 1)
+            ran = ((finished - started).total_seconds() if started and finished
+                   else time.perf_counter() - companion.started)
+            return dict(result or {}), round(ran, 1), round(time.perf_counter() - waiting_from, 1)
         if status in JOB_RESUMABLE:
             last = (error or "").strip().splitlines()[-1:] or [""]
             raise RuntimeError(f"stage {name} (job {job_id}) {status}: {last[0]}; rerun the pipeline to continue it")

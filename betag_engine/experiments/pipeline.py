@@ -196,11 +196,12 @@ def _run_stages(ctx: JobContext, plan: list[Stage], profile: str, parallel: bool
                 forget_units(stage.kind, stage.params, ctx.settings.database_url)
         return True
 
-    def record(stage: Stage, result: dict, seconds: float) -> None:
+    def record(stage: Stage, result: dict, seconds: float, beside: dict | None = None) -> None:
         nonlocal rerun_base
         unit = f"stage-{stage.name}"
         stages[stage.name] = {"kind": stage.kind, "params": stage.params,
-                              "result": json.loads(json.dumps(result, default=str)), "seconds": seconds}
+                              "result": json.loads(json.dumps(result, default=str)), "seconds": seconds,
+                              **({"beside": beside} if beside else {})}
         with ctx.session() as s:
             ctx.mark_done(s, {unit: stages[stage.name]})
         if unit in payloads:  # it ran again: what reads its output is stale
@@ -227,7 +228,8 @@ def _run_stages(ctx: JobContext, plan: list[Stage], profile: str, parallel: bool
         record(stage, result, round(time.perf_counter() - start, 1))
         if running is not None:
             ctx.progress(n, f"stage {n + 1}/{len(plan)}: waiting for {beside.name}")
-            record(beside, *companion.wait(ctx, running))
+            result, seconds, waited = companion.wait(ctx, running)
+            record(beside, result, seconds, {"stage": stage.name, "waited": waited})
     return stages
 
 

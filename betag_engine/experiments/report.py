@@ -131,6 +131,8 @@ def pipeline_report(dataset, profile, description, stages, evaluation, eval_seco
     models = {n: st.get("result", {}).get("model") for n, st in stages.items()}
     times = {n: st.get("seconds") for n, st in stages.items()}
     times["evaluation"] = eval_seconds
+    # a stage run beside another (--parallel) adds to the wall time only what the pipeline waited for it after
+    beside = {n: st["beside"] for n, st in stages.items() if st.get("beside")}
     return {"dataset": dataset, "profile": profile, "subset": description, "catalog": catalog or {},
             "n_items_evaluated": main["meta"].get("n_items"), "cold_items": evaluation.get("cold_items", []),
             "meta": main["meta"], "rows": main["rows"],
@@ -139,7 +141,10 @@ def pipeline_report(dataset, profile, description, stages, evaluation, eval_seco
             "table4": table4, "beam_sweep": sweep, "comparisons": evaluation.get("comparisons", {}),
             "seed_spread": seed_spread(rows, name),
             "coverage": evaluation.get("coverage", {}), "tag_stats": evaluation.get("stats", {}),
-            "stage_seconds": times, "models": models,
+            "stage_seconds": times, "stages_beside": beside,
+            "wall_seconds": round(sum(v or 0 for n, v in times.items() if n not in beside)
+                                  + sum(b.get("waited", 0) for b in beside.values()), 1),
+            "models": models,
             "finetunes": {n: {k: v for k, v in st.get("result", {}).items() if k != "loss_curve"}
                           for n, st in stages.items() if st.get("kind") == FINETUNE and st.get("result")},
             "loss_curve": stages.get(FINETUNE, {}).get("result", {}).get("loss_curve", []),
@@ -255,8 +260,10 @@ def to_markdown(report: dict) -> str:
                      f"{st['single_item_tag_share']:.3f} |")
     lines += ["", "## Run time per stage (s; the last run of each stage: stages finished earlier and resumed "
               "show only the resumed part)", "", "| stage | seconds |", "|---|---|"]
-    lines += [f"| {k} | {v} |" for k, v in report["stage_seconds"].items()]
-    total = sum(v for v in report["stage_seconds"].values() if v)
+    beside = report.get("stages_beside") or {}
+    lines += [f"| {k} | {v}" + (f" (beside {beside[k]['stage']})" if k in beside else "") + " |"
+              for k, v in report["stage_seconds"].items()]
+    total = report.get("wall_seconds") or sum(v for v in report["stage_seconds"].values() if v)
     lines.append(f"| total | {total:.1f} ({int(total // 60)} min {int(total % 60)} s) |")
     lines += ["", "## Models", "", "| stage | model |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in report["models"].items() if v]

@@ -356,6 +356,8 @@ def test_parallel_stages_run_the_companion_in_a_one_thread_worker_with_the_same_
     stages = run_job("pipeline", {"test": "parallel"}, lambda ctx: pipeline._run_stages(ctx, plan, "quick", True),
                      settings, progress_bar=False)
     assert set(stages) == {"base", "taggpt"} and stages["taggpt"]["result"]["items"] == 8
+    assert stages["taggpt"]["beside"]["stage"] == "base" and stages["taggpt"]["beside"]["waited"] >= 0
+    assert 0 < stages["taggpt"]["seconds"] and "beside" not in stages["base"]
     with session_scope(demo_url) as s:
         worker = s.query(Job).filter(Job.kind == "taggpt").one()
         assert worker.status == "done" and worker.worker_pid not in (None, os.getpid())

@@ -64,6 +64,10 @@ def pipeline_form(params: dict) -> None:
                           format_func=lambda d: keep if d is None else d)
     if domain:
         params["domain"] = domain
+    if st.checkbox("Two stages at once", key="gen_pipe_parallel",
+                   help="TagGPT beside base tags and the no-finetuning ablation beside BETag, one thread each: the "
+                        "same tags, sooner on a machine with two or more cores (docs/RESULTS.md)."):
+        params["parallel"] = True
     st.caption("Each stage runs as its own job below (items/s and time left on each); the pipeline's report "
                "appears on Evaluation when it ends.")
 

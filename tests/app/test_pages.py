@@ -403,6 +403,8 @@ def test_generate_offers_the_pipeline_on_the_current_catalog(app, demo_url):
     shown = json.loads(app.code[0].value)
     assert shown == {"dataset": "current", "profile": "quick", "domain": "products"}
     assert not app.button(key="gen_start").disabled
+    app.checkbox(key="gen_pipe_parallel").check().run()
+    assert json.loads(app.code[0].value)["parallel"] is True
 
 
 def test_evaluation_page_shows_case_sets_and_betags_comparisons(app, demo_url):

@@ -144,7 +144,7 @@ class TransformersBackend:
             generator = torch.Generator(device=self.loaded.device).manual_seed(config.seed)
         per_chunk = max(1, self.batch_size // config.num_samples)
         encoded = [self.tokenizer(p, add_special_tokens=True)["input_ids"] for p in prompts]
-        prefix = self._shared_prefix(encoded, tables)
+        prefix = self._shared_prefix(encoded)
         if prefix is not None:
             encoded = [e[prefix.length :] for e in encoded]
         order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
@@ -160,13 +160,15 @@ class TransformersBackend:
                 results[index] = [self._text(row, config) for row in rows]
         return results
 
-    def _shared_prefix(self, encoded: list[list[int]], tables: TokenTables) -> PrefixCache | None:
+    def _shared_prefix(self, encoded: list[list[int]]) -> PrefixCache | None:
         """The prompts' shared token prefix, up to its last line break (so it is the same for every batch of a run:
-        the few-shot examples or the instruction), prefilled once and kept; None when too short or switched off."""
-        if not self.prefix_cache:
+        the few-shot examples or the instruction), prefilled once and kept; None when too short or switched off.
+        The token tables (seconds to build for a large vocabulary) are only consulted when a prefix is long enough."""
+        k = common_prefix(encoded) if self.prefix_cache else 0
+        if k < MIN_PREFIX_TOKENS:
             return None
-        k = common_prefix(encoded)
-        while k > 0 and not bool(tables.newline[encoded[0][k - 1]]):
+        newline = self._tables().newline
+        while k > 0 and not bool(newline[encoded[0][k - 1]]):
             k -= 1
         if k < MIN_PREFIX_TOKENS:
             return None
@@ -205,7 +207,7 @@ class TransformersBackend:
             raise ValueError(f"score needs as many answers as prompts, got {len(answers)} and {len(prompts)}")
         prompt_ids = [self.tokenizer(p, add_special_tokens=True)["input_ids"] for p in prompts]
         answer_ids = [self.tokenizer(a, add_special_tokens=False)["input_ids"] for a in answers]
-        prefix = self._shared_prefix(prompt_ids, self._tables()) if prompts else None  # e.g. a judge's instruction
+        prefix = self._shared_prefix(prompt_ids)  # e.g. a judge prompt's instruction or examples
         scores: list[float] = []
         for start in range(0, len(prompts), self.batch_size):
             end = start + self.batch_size

@@ -151,6 +151,9 @@ class JobContext:
         self._last_step = now
         if self._rate_from is None:
             self._rate_from = (now, int(done))
+            if self._bar is not None:  # units finished before a resume are not this run's rate (nor its ETA)
+                self._bar.initial = self._bar.last_print_n = int(done)
+                self._bar.start_t = self._bar.last_print_t = self._bar._time()
         eta = eta or rate_and_eta(now - self._rate_from[0], int(done) - self._rate_from[1], self._total - int(done))
         self._update(progress_done=int(done), message=message, result={"progress": {"step_s": step_s, "eta": eta}})
         if self._bar is not None:

@@ -181,3 +181,18 @@ def test_rate_and_eta_text():
     assert rate_and_eta(10.0, 5, 20) == "0.50 units/s, about 40 s left"
     assert rate_and_eta(100.0, 2, 100) == "50 s/unit, about 83 min left"
     assert rate_and_eta(10.0, 5, 0) == "0.50 units/s"
+
+
+def test_terminal_bar_rate_counts_only_this_runs_units(db_url, settings):
+    """After a resume the bar starts at the units done before; its rate and time left come from this run alone."""
+    from betag_engine.jobs.runner import JobContext
+
+    ctx = JobContext(create_job("t", {"a": 9}, db_url), "t:9", settings, progress_bar=True)
+    ctx.set_total(1000, "resumed")
+    ctx.progress(900, "u900")  # 900 units came from the checkpoint
+    ctx._bar.start_t -= 10.0  # this run has worked 10 s for the next 10 units
+    ctx.progress(910, "u910")
+    meter = ctx._bar.format_dict
+    rate = (meter["n"] - meter["initial"]) / meter["elapsed"]
+    ctx.close()
+    assert meter["initial"] == 900 and 0.9 < rate < 1.1  # not (910 units / 10 s)

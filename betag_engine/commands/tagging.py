@@ -71,6 +71,9 @@ def register(sub) -> None:
     p.add_argument("--override", action="append", default=[], metavar="STAGE.KEY=JSON",
                    help="Change one stage param, e.g. --override betag.m=10 --override finetune.epochs=2.")
     p.add_argument("--report-name")
+    p.add_argument("--interim", action="store_true",
+                   help="Run no stage: report the stages finished so far (e.g. while a long run is still going), "
+                        "as <report name>-interim.")
     p.add_argument("--parallel", action="store_true",
                    help="Run TagGPT beside base tags and the no-finetuning ablation beside BETag, one thread each "
                         "(the companion in a worker process): the same tags, sooner on 2+ cores.")
@@ -161,6 +164,8 @@ def _pipeline(args, settings) -> int:
         params["report_name"] = args.report_name
     if args.parallel:
         params["parallel"] = True
+    if args.interim:
+        params["interim"] = True
     from betag_engine.jobs.registry import run_kind
     from db.migrate import upgrade_head
 

@@ -54,10 +54,12 @@ def evaluated_systems(plan: list[Stage]) -> list[str]:
     return list(dict.fromkeys([*TABLE2_SYSTEMS, *ABLATION_SYSTEMS, f"{betag.sweep_prefix}1", *sweep, *seeds]))
 
 
-def evaluate_pipeline(ctx: JobContext, plan: list[Stage], pool: np.ndarray, cold: Sequence[int]) -> dict:
-    """Tables (all / warm / cold targets), tag statistics and BETag's paired comparisons."""
+def evaluate_pipeline(ctx: JobContext, plan: list[Stage], pool: np.ndarray, cold: Sequence[int],
+                      exclude: set[str] = frozenset()) -> dict:
+    """Tables (all / warm / cold targets), tag statistics and BETag's paired comparisons; ``exclude``: systems
+    left out (those of stages not finished, whose tags may be partial)."""
     with ctx.session() as s:
-        known = set(list_system_names(s))
+        known = set(list_system_names(s)) - set(exclude)
         systems = {n: tag_matrix(s, n, item_ids=pool) for n in evaluated_systems(plan) if n in known}
         sequences = user_sequences(s)
     systems = {n: tm for n, tm in systems.items() if tm.matrix.nnz}  # a catalog without native tags: no row

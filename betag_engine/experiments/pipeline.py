@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import select
 
 from betag_engine.catalog.info import PROMPT_SETTING, CatalogSummary, catalog_summary, get_setting
 from betag_engine.catalog.movielens import ensure_builtin
@@ -36,7 +37,7 @@ from betag_engine.experiments.profiles import (
 )
 from betag_engine.experiments.report import pipeline_report, write_report
 from betag_engine.jobs.registry import run_kind
-from betag_engine.jobs.runner import JobContext, forget_units, request_cancel
+from betag_engine.jobs.runner import JobContext, forget_units, job_key, request_cancel
 from betag_engine.tagging.betag import BetagParams
 from betag_engine.tagging.common import select_items
 from betag_engine.tagging.config import DOMAIN_PRESETS, PromptConfig
@@ -51,9 +52,10 @@ from betag_engine.vocabulary import (
     CURRENT_CATALOG,
     DEFAULT_DATASET,
     FINETUNE,
+    JOB_DONE,
     PIPELINE_REPORT,
 )
-from db.models import Report
+from db.models import Job, Report
 
 CATALOGS = (*BUILTIN_DATASETS, CURRENT_CATALOG)
 
@@ -75,6 +77,9 @@ class PipelineParams:
                 "betag-s<seed>); the report gives BETag's mean and spread over BETAG_SEED and these."})
     report_name: str | None = field(default=None, metadata={
         "help": f"Report file name (default: {default_report_name('<dataset>', '<profile>')})."})
+    interim: bool = field(default=False, metadata={
+        "help": "Run no stage: evaluate the systems of the stages finished so far (e.g. beside a long run that is "
+                "still going) and write the report as <report name>-interim, listing the stages still to come."})
     parallel: bool = field(default=False, metadata={
         "help": "Run TagGPT beside base tags and the no-finetuning ablation beside BETag, each pair on one thread "
                 "apiece (the companion in a worker process): the same tags, sooner on a CPU with 2+ cores."})
@@ -131,10 +136,16 @@ def pipeline_job(ctx: JobContext, params: dict) -> dict:
                       seeds=p.seeds)
     ctx.log(f"pipeline on {catalog.line()}: {len(pool)} items evaluated, {len(cold)} of them cold; prompt "
             f"{prompt.get('domain')}")
-    stages = _run_stages(ctx, plan, p.profile, p.parallel)
+    if p.interim:
+        ctx.set_total(len(plan) + 1, f"pipeline {p.profile} (interim report)")
+        stages = finished_stages(ctx, plan)
+    else:
+        stages = _run_stages(ctx, plan, p.profile, p.parallel)
+    unfinished = [s for s in plan if s.name not in stages]
     ctx.progress(len(plan), "evaluation")
     start = time.perf_counter()
-    evaluation = evaluate_pipeline(ctx, plan, np.array(pool, dtype=np.int64), cold)
+    evaluation = evaluate_pipeline(ctx, plan, np.array(pool, dtype=np.int64), cold,
+                                   exclude=systems_written_by(unfinished))
     diagnosis = _diagnose(ctx, plan, np.array(pool, dtype=np.int64))
     eval_seconds = round(time.perf_counter() - start, 1)
     report = pipeline_report(_label(p, catalog), p.profile, _description(p, values, prompt), stages, evaluation,
@@ -142,6 +153,9 @@ def pipeline_job(ctx: JobContext, params: dict) -> dict:
     report["diagnosis"] = diagnosis
     report["llm"] = llm_settings(ctx.settings)
     name = p.report_name or default_report_name(_label(p, catalog), p.profile)
+    if p.interim:
+        report["unfinished_stages"] = [s.name for s in unfinished]
+        name += "-interim"
     paths = write_report(report, name, ctx.settings.reports_dir)
     with ctx.session() as s:
         row = Report(kind=PIPELINE_REPORT, name=name, dataset=_label(p, catalog), payload=report)
@@ -151,6 +165,30 @@ def pipeline_job(ctx: JobContext, params: dict) -> dict:
     ctx.progress(len(plan) + 1, "done")
     return {"report_id": report_id, **{k: str(v) for k, v in paths.items()},
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds")}
+
+
+def finished_stages(ctx: JobContext, plan: list[Stage]) -> dict[str, dict]:
+    """The stages whose job (same kind and parameters) has finished, as ``_run_stages`` records them; a stage's
+    seconds are its job's last run (a job resumed across runs shows only the resumed part)."""
+    keys = {job_key(stage.kind, stage.params): stage for stage in plan}
+    with ctx.session() as s:
+        done = s.scalars(select(Job).where(Job.key.in_(list(keys)), Job.status == JOB_DONE)).all()
+        found = {keys[j.key].name: {"kind": j.kind, "params": keys[j.key].params, "result": dict(j.result or {}),
+                                    "seconds": round((j.finished_at - j.started_at).total_seconds(), 1)
+                                    if j.finished_at and j.started_at else None} for j in done}
+    return {stage.name: found[stage.name] for stage in plan if stage.name in found}
+
+
+def systems_written_by(stages: list[Stage]) -> set[str]:
+    """The tagging systems these stages write (a BETag stage's beam-sweep systems included)."""
+    out = set()
+    for stage in stages:
+        if "system" in stage.params:
+            out.add(stage.params["system"])
+        if stage.kind == BETAG_JOB:
+            betag = BetagParams(**stage.params)
+            out.update(f"{betag.sweep_prefix}{m}" for m in betag.sweep)
+    return out
 
 
 def llm_settings(settings) -> dict:

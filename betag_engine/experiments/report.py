@@ -225,6 +225,9 @@ def to_markdown(report: dict) -> str:
              f"{meta.get('n_test_cases')}; negatives per case: {meta.get('config', {}).get('n_negatives')} (capped "
              f"at pool - 1); ties: {meta.get('config', {}).get('ties')}. Each cell: test metric ± its standard "
              "error; a difference within two standard errors is a tie."]
+    if report.get("unfinished_stages"):
+        lines += ["", "**Interim report**: written while these stages had not finished, so their systems are not "
+                  f"in the tables: {', '.join(report['unfinished_stages'])}."]
     missing = [s for s in TABLE2_SYSTEMS if s not in {r["system"] for r in report["table2"]}]
     if missing:
         lines += ["", f"Not in the tables (no tags in this catalog): {', '.join(missing)}."]

@@ -367,3 +367,40 @@ def test_parallel_stages_run_the_companion_in_a_one_thread_worker_with_the_same_
         apart, here = item_tags(s, "taggpt"), item_tags(s, "taggpt-here")
     assert {i: sorted((t.tag, t.count) for t in tags) for i, tags in apart.items()} == \
         {i: sorted((t.tag, t.count) for t in tags) for i, tags in here.items()}
+
+
+def test_an_interim_report_evaluates_only_the_stages_that_finished(db_url, monkeypatch):
+    """`pipeline --interim` beside a long run: no stage runs, the finished stages' systems are evaluated, and a
+    system whose stage is still going (tags partly written) stays out of every table."""
+    from betag_engine.experiments import pipeline, profiles
+
+    def stage_job(ctx, stage):
+        if stage.name == profiles.FINETUNE_PAPER:
+            raise _Crash("the long run is still in this stage")
+        if stage.name == profiles.BASE:
+            with session_scope(db_url) as s:  # base tags = native genres, so the base rows have tags
+                system = ensure_system(s, "base", "base")
+                for i, tags in item_tags(s, "native").items():
+                    set_item_tags(s, system, i, {t.tag: 1.0 for t in tags})
+                s.commit()
+        return run_job(stage.kind, stage.params, lambda ctx: {"model": "test"}, ctx.settings, progress_bar=False)
+
+    monkeypatch.setattr(pipeline, "_run_stage", stage_job)
+    params = {"dataset": "ml-100k", "profile": "quick"}
+    with pytest.raises(_Crash):
+        _run("pipeline", pipeline.pipeline_job, params, db_url)
+    with session_scope(db_url) as s:  # the unfinished BETag stage has written some of its tags
+        partial = ensure_system(s, profiles.BETAG_PAPER, "betag")
+        for i, tags in list(item_tags(s, "native").items())[:40]:
+            set_item_tags(s, partial, i, {t.tag: 1.0 for t in tags})
+        s.commit()
+    monkeypatch.setattr(pipeline, "_run_stage", lambda ctx, stage: pytest.fail(f"{stage.name} ran"))
+    result = _run("pipeline", pipeline.pipeline_job, {**params, "interim": True}, db_url)
+    assert Path(result["json"]).name == "pipeline-ml-100k-quick-interim.json"
+    report = json.loads(Path(result["json"]).read_text())
+    assert report["unfinished_stages"] == [profiles.FINETUNE_PAPER, profiles.BETAG_PAPER]
+    assert {r["system"] for r in report["rows"]} == {"-", "native", "base"}  # "-": Popular
+    assert set(report["stage_seconds"]) == {profiles.BASE, profiles.TAGGPT, profiles.CF_TAGS, profiles.FINETUNE,
+                                            profiles.BETAG, profiles.BETAG_NOFT, "evaluation"}
+    markdown = Path(result["markdown"]).read_text()
+    assert "**Interim report**" in markdown and "finetune-paper, betag-paper" in markdown

@@ -228,7 +228,8 @@ def to_markdown(report: dict) -> str:
     if report.get("unfinished_stages"):
         lines += ["", "**Interim report**: written while these stages had not finished, so their systems are not "
                   f"in the tables: {', '.join(report['unfinished_stages'])}."]
-    missing = [s for s in TABLE2_SYSTEMS if s not in {r["system"] for r in report["table2"]}]
+    missing = [s for s in TABLE2_SYSTEMS if s not in {r["system"] for r in report["table2"]}
+               and s not in report.get("unfinished_stages", ())]
     if missing:
         lines += ["", f"Not in the tables (no tags in this catalog): {', '.join(missing)}."]
     for key, rows in report.get("table2_by_cases", {"all": report["table2"]}).items():

@@ -114,6 +114,9 @@ def compare_runs(by_id: dict, labels: dict, chosen: int, rows: pd.DataFrame, met
 def pipeline_details(payload: dict) -> None:
     """What a pipeline report adds: its subset, models, stage times and the finetuning loss curve."""
     st.caption(f"Pipeline profile {payload['profile']}: {payload.get('subset', '')}")
+    if payload.get("unfinished_stages"):
+        st.warning("Interim report: written before these stages had finished, so their systems are not in the "
+                   "tables: " + ", ".join(payload["unfinished_stages"]))
     cols = st.columns(2)
     cols[0].dataframe(pd.DataFrame([{"stage": k, "model": v} for k, v in (payload.get("models") or {}).items()]),
                       hide_index=True, key="eval_models")

@@ -68,6 +68,10 @@ def pipeline_form(params: dict) -> None:
                    help="TagGPT beside base tags and the no-finetuning ablation beside BETag, one thread each: the "
                         "same tags, sooner on a machine with two or more cores (docs/RESULTS.md)."):
         params["parallel"] = True
+    if st.checkbox("Report what has finished so far", key="gen_pipe_interim",
+                   help="Run no stage: evaluate the stages this pipeline has finished (for instance while it is "
+                        "still running) and add an interim report to Evaluation, naming the stages still to come."):
+        params["interim"] = True
     st.caption("Each stage runs as its own job below (items/s and time left on each); the pipeline's report "
                "appears on Evaluation when it ends.")
 

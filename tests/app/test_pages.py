@@ -405,6 +405,8 @@ def test_generate_offers_the_pipeline_on_the_current_catalog(app, demo_url):
     assert not app.button(key="gen_start").disabled
     app.checkbox(key="gen_pipe_parallel").check().run()
     assert json.loads(app.code[0].value)["parallel"] is True
+    app.checkbox(key="gen_pipe_interim").check().run()
+    assert json.loads(app.code[0].value)["interim"] is True
 
 
 def test_evaluation_page_shows_case_sets_and_betags_comparisons(app, demo_url):
@@ -426,6 +428,7 @@ def test_evaluation_page_shows_case_sets_and_betags_comparisons(app, demo_url):
     evaluation = {"tables": tables, "stats": {}, "coverage": {}, "cold_items": pool[:10].tolist(),
                   "comparisons": {k: comparisons(t) for k, t in tables.items()}}
     report = pipeline_report("ml-100k", "quick", "test", {}, evaluation, 1.0)
+    report["unfinished_stages"] = ["betag-paper"]  # an interim report (pipeline --interim)
     with _session(demo_url) as s:
         s.add(Report(kind="pipeline", name="case-sets", dataset="ml-100k", payload=report))
         s.commit()
@@ -438,3 +441,4 @@ def test_evaluation_page_shows_case_sets_and_betags_comparisons(app, demo_url):
     assert verdicts.loc[verdicts["baseline"] == "native", "tie"].iloc[0] == 8  # the same tags: tied everywhere
     app.radio(key="eval_cases").set_value("cold").run()
     assert not app.exception
+    assert any("Interim report" in w.value and "betag-paper" in w.value for w in app.warning)

@@ -257,7 +257,7 @@ def _run_stages(ctx: JobContext, plan: list[Stage], profile: str, parallel: bool
         ctx.progress(n, f"stage {n + 1}/{len(plan)}: {stage.name}" + (f" (+ {beside.name})" if beside else ""))
         start = time.perf_counter()
         try:
-            with companion.one_thread(running is not None):
+            with companion.one_thread(running, ctx.settings.database_url):
                 result = _run_stage(ctx, stage)
         except BaseException:
             if running is not None:

@@ -71,6 +71,20 @@ def create_job(kind: str, params: Mapping[str, Any], url: str, name: str = "") -
         return retry_transaction(url, find_or_add)
 
 
+_PROGRESS_HOOKS: list[Callable[[], None]] = []
+
+
+@contextmanager
+def at_each_progress(hook: Callable[[], None]) -> Iterator[None]:
+    """Inside the block, call ``hook`` at every :meth:`JobContext.progress` of any job in this process, on the
+    job's own thread, between its batches (the pipeline gives a stage its threads back this way)."""
+    _PROGRESS_HOOKS.append(hook)
+    try:
+        yield
+    finally:
+        _PROGRESS_HOOKS.remove(hook)
+
+
 class JobContext:
     """Handed to a job's function: the settings, its database sessions, checkpoints, progress, log, cancellation.
 
@@ -160,6 +174,8 @@ class JobContext:
             self._bar.n = done
             self._bar.set_postfix_str(message[:60], refresh=False)
             self._bar.refresh()
+        for hook in tuple(_PROGRESS_HOOKS):
+            hook()
         self.check_cancel()
 
     def log(self, line: str) -> None:

@@ -200,7 +200,7 @@ def test_terminal_bar_rate_counts_only_this_runs_units(db_url, settings):
 
 def test_a_stage_gets_its_threads_back_once_its_companion_has_ended(db_url, settings, monkeypatch):
     """--parallel: the stage beside a companion runs on one thread until the companion's job ends, then on all its
-    threads again from its next progress call (a core left idle made the full profile's BETag 1.6x slower)."""
+    threads again from its next progress call (the full profile's BETag: 3.4 s/item on one thread, 2.1 on two)."""
     import torch
 
     from betag_engine.experiments import companion

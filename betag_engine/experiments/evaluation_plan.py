@@ -49,9 +49,9 @@ def cold_items(pool: Sequence[int], share: float, seed: int) -> list[int]:
 def evaluated_systems(plan: list[Stage]) -> list[str]:
     """Table 2, the ablations (with the one-beam system of the sweep) and the beam sweep's systems, in order."""
     betag = BetagParams(**{s.name: s.params for s in plan}[BETAG])
-    sweep = [f"{betag.sweep_prefix}{m}" for m in betag.sweep]
+    sweep = [betag.sweep_system(m) for m in betag.sweep]
     seeds = [s.name for s in plan if s.kind == BETAG_JOB and s.name.startswith(f"{BETAG}-s")]
-    return list(dict.fromkeys([*TABLE2_SYSTEMS, *ABLATION_SYSTEMS, f"{betag.sweep_prefix}1", *sweep, *seeds]))
+    return list(dict.fromkeys([*TABLE2_SYSTEMS, *ABLATION_SYSTEMS, betag.sweep_system(1), *sweep, *seeds]))
 
 
 def evaluate_pipeline(ctx: JobContext, plan: list[Stage], pool: np.ndarray, cold: Sequence[int],

@@ -183,11 +183,10 @@ def systems_written_by(stages: list[Stage]) -> set[str]:
     """The tagging systems these stages write (a BETag stage's beam-sweep systems included)."""
     out = set()
     for stage in stages:
-        if "system" in stage.params:
-            out.add(stage.params["system"])
         if stage.kind == BETAG_JOB:
-            betag = BetagParams(**stage.params)
-            out.update(f"{betag.sweep_prefix}{m}" for m in betag.sweep)
+            out.update(BetagParams(**stage.params).written_systems())
+        elif "system" in stage.params:
+            out.add(stage.params["system"])
     return out
 
 

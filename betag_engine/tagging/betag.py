@@ -74,6 +74,14 @@ class BetagParams(ContextOptions):
         if bad:
             raise ValueError(f"sweep values must be between 1 and m={self.m}, got {bad}")
 
+    def sweep_system(self, m: int) -> str:
+        """The system of the beam sweep's first ``m`` beams."""
+        return f"{self.sweep_prefix}{int(m)}"
+
+    def written_systems(self) -> dict[str, int]:
+        """Every system this job writes -> the beams it counts: ``system`` (m) and the sweep's."""
+        return {self.system: self.m, **{self.sweep_system(m): int(m) for m in self.sweep}}
+
 
 def sample_beams(backend: LLMBackend, prompts: list[str], p: BetagParams,
                  allowed: list[list[str] | None] | None = None) -> list:
@@ -121,7 +129,7 @@ def betag_job(ctx: JobContext, params: dict) -> dict:
         if not (path / "adapter_config.json").is_file():
             raise ValueError(f"adapter {p.adapter!r} not found at {path}; run the finetune job first")
     prompt = _prompt_for(p, path)
-    systems = {p.system: p.m, **{f"{p.sweep_prefix}{m}": int(m) for m in p.sweep}}
+    systems = p.written_systems()
     with ctx.session() as s:
         base = {i: [t.tag for t in ts][: p.max_tags_per_item] for i, ts in item_tags(s, p.base_system).items()}
         item_ids = [i for i in select_items(s, params) if base.get(i)]

@@ -12,7 +12,7 @@ import streamlit as st
 
 from app_data import services, state, views
 from app_data.state import PIPELINE_PRESET
-from betag_engine.experiments.profiles import PROFILES
+from betag_engine.experiments.profiles import PARALLEL_HELP, PROFILES
 from betag_engine.jobs.registry import params_class
 from betag_engine.jobs.validation import bounds
 from betag_engine.tagging.config import DOMAIN_PRESETS
@@ -64,9 +64,7 @@ def pipeline_form(params: dict) -> None:
                           format_func=lambda d: keep if d is None else d)
     if domain:
         params["domain"] = domain
-    if st.checkbox("Two stages at once", key="gen_pipe_parallel",
-                   help="TagGPT beside base tags and the no-finetuning ablation beside BETag, one thread each: the "
-                        "same tags, sooner on a machine with two or more cores (docs/RESULTS.md)."):
+    if st.checkbox("Two stages at once", key="gen_pipe_parallel", help=PARALLEL_HELP):
         params["parallel"] = True
     if st.checkbox("Report what has finished so far", key="gen_pipe_interim",
                    help="Run no stage: evaluate the stages this pipeline has finished (for instance while it is "

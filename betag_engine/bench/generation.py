@@ -7,6 +7,7 @@ Workloads (MovieLens-100k titles, few-shot tag prompt, newline-stopped completio
   prefix,     the pipeline's levers on its own prompts (``bench.levers``): the shared few-shot prefix prefilled
   line head   once; BETag without finetuning through the catalog lines' output rows with beams = shown lines
   2 stages    two generation stages one after the other vs as two 1-thread processes at once (``bench.concurrency``)
+  2 finetunes the pipeline's two finetuning stages (r=16 q,v and the paper's r=64), the same comparison
   LoRA        r=16 on q_proj, v_proj, ~200-token behaviour lines, batch 4: s/step and tokens/s with the full
               output layer (baseline) vs the head restricted to the lines' tokens (finetune's head "tags"), and
               that head over bf16 base weights where the CPU has native bf16 (``llm_training_dtype``), and the
@@ -286,13 +287,14 @@ def main(args, settings) -> int:
     backend = TransformersBackend(loaded)
     prompts = [tag_prompt(backend, t) for t in _titles(opts["items"])]
     figures: list[Figure] = []
-    from betag_engine.bench.concurrency import bench_concurrency
+    from betag_engine.bench.concurrency import bench_concurrency, bench_finetune_pair
     from betag_engine.bench.levers import bench_levers
 
     sections = [
         lambda: bench_levers(loaded, opts["items"], opts["batch_size"], figures, Figure),
         lambda: bench_concurrency(loaded, settings.model_cache_dir, opts["items"], opts["batch_size"], figures,
                                   Figure),
+        lambda: bench_finetune_pair(loaded, settings.model_cache_dir, 2 * opts["lora_steps"], figures, Figure),
         lambda: _bench_base(loaded, prompts, opts["batch_size"], opts["max_new_tokens"], figures),
         lambda: _bench_beams(loaded, prompts, opts["beams"], opts["batch_size"], opts["max_new_tokens"], figures),
         lambda: _bench_lora(loaded, opts["lora_steps"], prompts, opts["batch_size"], opts["max_new_tokens"], figures),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from betag_engine.experiments.profiles import DEFAULT_PROFILE, PROFILES
+from betag_engine.experiments.profiles import DEFAULT_PROFILE, PARALLEL_HELP, PROFILES
 from betag_engine.tagging.config import DOMAIN_PRESETS, read_prompt_file
 from betag_engine.vocabulary import (
     BETAG_JOB,
@@ -74,9 +74,7 @@ def register(sub) -> None:
     p.add_argument("--interim", action="store_true",
                    help="Run no stage: report the stages finished so far (e.g. while a long run is still going), "
                         "as <report name>-interim.")
-    p.add_argument("--parallel", action="store_true",
-                   help="Run TagGPT beside base tags and the no-finetuning ablation beside BETag, one thread each "
-                        "(the companion in a worker process): the same tags, sooner on 2+ cores.")
+    p.add_argument("--parallel", action="store_true", help=PARALLEL_HELP)
     p.set_defaults(func=_pipeline)
 
 

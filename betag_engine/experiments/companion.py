@@ -22,12 +22,10 @@ from betag_engine.experiments.profiles import Stage
 from betag_engine.jobs.liveness import mark_dead_workers, pid_alive
 from betag_engine.jobs.runner import JobContext, at_each_progress, create_job, request_cancel
 from betag_engine.jobs.worker import spawn_worker
-from betag_engine.vocabulary import BASE, BETAG, BETAG_NOFT, JOB_DONE, JOB_PENDING, JOB_RESUMABLE, JOB_RUNNING, TAGGPT
+from betag_engine.vocabulary import JOB_DONE, JOB_PENDING, JOB_RESUMABLE, JOB_RUNNING
 from db.models import Job
 from db.session import retry_transaction
 
-# stage -> the stage that runs beside it: both generate, and neither reads the other's output
-COMPANIONS = {BASE: TAGGPT, BETAG: BETAG_NOFT}
 POLL_S = 1.0
 REGAIN_CHECK_S = 10.0  # how often (at most) a stage on one thread looks whether its companion has ended
 

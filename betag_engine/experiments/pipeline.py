@@ -26,8 +26,10 @@ from betag_engine.experiments import companion
 from betag_engine.experiments.diagnosis import diagnose
 from betag_engine.experiments.evaluation_plan import cold_items, evaluate_pipeline
 from betag_engine.experiments.profiles import (
+    COMPANIONS,
     DEFAULT_PROFILE,
     OVERRIDE_STAGES,
+    PARALLEL_HELP,
     PROFILES,
     Stage,
     check_profile,
@@ -80,9 +82,7 @@ class PipelineParams:
     interim: bool = field(default=False, metadata={
         "help": "Run no stage: evaluate the systems of the stages finished so far (e.g. beside a long run that is "
                 "still going) and write the report as <report name>-interim, listing the stages still to come."})
-    parallel: bool = field(default=False, metadata={
-        "help": "Run TagGPT beside base tags and the no-finetuning ablation beside BETag, each pair on one thread "
-                "apiece (the companion in a worker process): the same tags, sooner on a CPU with 2+ cores."})
+    parallel: bool = field(default=False, metadata={"help": PARALLEL_HELP})
 
     def __post_init__(self) -> None:
         if self.dataset not in CATALOGS:
@@ -208,7 +208,7 @@ def _run_stages(ctx: JobContext, plan: list[Stage], profile: str, parallel: bool
     A stage whose parameters changed since it finished (an upgrade changed the profile, another prompt) runs again,
     and so does what reads its output: every stage on its base tags after the base stage, every BETag stage on its
     adapter after a finetuning stage. Such a reader keeps its parameters, so its job's finished units are forgotten
-    first and it regenerates everything. With ``parallel``, a stage of ``companion.COMPANIONS`` starts its companion
+    first and it regenerates everything. With ``parallel``, a stage of ``COMPANIONS`` starts its companion
     in a 1-thread worker and runs itself on one thread; the companion's result is recorded when both are done.
     """
     payloads = ctx.unit_payloads()
@@ -249,7 +249,7 @@ def _run_stages(ctx: JobContext, plan: list[Stage], profile: str, parallel: bool
     for n, stage in enumerate(plan):
         if stage.name in stages or not needs_run(stage):
             continue
-        beside = by_name.get(companion.COMPANIONS.get(stage.name, "")) if parallel else None
+        beside = by_name.get(COMPANIONS.get(stage.name, "")) if parallel else None
         if beside is not None and (beside.name in stages or not needs_run(beside)):
             beside = None
         running = companion.start(ctx, beside) if beside is not None else None

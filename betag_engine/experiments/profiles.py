@@ -42,6 +42,13 @@ NOFT = "noft"  # the profile section of the no-finetuning ablation (stage betag-
 FINETUNE_PAPER = "finetune-paper"
 SHARED = "shared"
 OVERRIDE_STAGES = (SHARED, BASE, TAGGPT, CF_TAGS, FINETUNE, BETAG, NOFT, FINETUNE_PAPER, BETAG_PAPER)
+# pipeline --parallel: stage -> the stage run beside it (both generate; neither reads what the other writes:
+# tests/experiments/test_companion_pairs.py). The two finetuning stages are not paired: two 1-thread processes train
+# at 0.87x the rate of one after the other on two threads (`bench generation`, "2 finetunes").
+COMPANIONS = {BASE: TAGGPT, BETAG: BETAG_NOFT}
+PARALLEL_HELP = ("Run these stages in pairs, one thread apiece (the second as its own recorded job in a worker "
+                 "process): " + ", ".join(f"{b} beside {a}" for a, b in COMPANIONS.items()) + ". The same tags, "
+                 "sooner on a machine with two or more cores.")
 QUICK_ITEMS = 150
 
 PROFILES: dict[str, dict] = {

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from betag_engine.catalog.info import PROMPT_SETTING, CatalogSummary, catalog_summary, get_setting
 from betag_engine.catalog.movielens import ensure_builtin
 from betag_engine.catalog.store import list_system_names
+from betag_engine.code_version import code_version
 from betag_engine.experiments import companion
 from betag_engine.experiments.diagnosis import diagnose
 from betag_engine.experiments.evaluation_plan import cold_items, evaluate_pipeline
@@ -118,6 +119,7 @@ def _run_stage(ctx: JobContext, stage: Stage) -> dict:
 def pipeline_job(ctx: JobContext, params: dict) -> dict:
     """Job kind "pipeline"."""
     p = PipelineParams(**params)
+    code_version()  # taken now, while the checkout is the code this process loaded, and kept for the whole run
     if p.dataset != CURRENT_CATALOG:
         summary = ensure_builtin(ctx.settings.database_url, p.dataset)
         if summary is not None:
@@ -152,6 +154,7 @@ def pipeline_job(ctx: JobContext, params: dict) -> dict:
                              eval_seconds, catalog=catalog.as_dict())
     report["diagnosis"] = diagnosis
     report["llm"] = llm_settings(ctx.settings)
+    report["code"] = code_version()
     name = p.report_name or default_report_name(_label(p, catalog), p.profile)
     if p.interim:
         report["unfinished_stages"] = [s.name for s in unfinished]
@@ -238,7 +241,7 @@ def _run_stages(ctx: JobContext, plan: list[Stage], profile: str, parallel: bool
         unit = f"stage-{stage.name}"
         stages[stage.name] = {"kind": stage.kind, "params": stage.params,
                               "result": json.loads(json.dumps(result, default=str)), "seconds": seconds,
-                              **({"beside": beside} if beside else {})}
+                              "code": code_version(), **({"beside": beside} if beside else {})}
         with ctx.session() as s:
             ctx.mark_done(s, {unit: stages[stage.name]})
         if unit in payloads:  # it ran again: what reads its output is stale

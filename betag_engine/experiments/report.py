@@ -142,6 +142,7 @@ def pipeline_report(dataset, profile, description, stages, evaluation, eval_seco
             "seed_spread": seed_spread(rows, name),
             "coverage": evaluation.get("coverage", {}), "tag_stats": evaluation.get("stats", {}),
             "stage_seconds": times, "stages_beside": beside,
+            "stage_code": {n: st["code"] for n, st in stages.items() if st.get("code")},
             "wall_seconds": round(sum(v or 0 for n, v in times.items() if n not in beside)
                                   + sum(b.get("waited", 0) for b in beside.values()), 1),
             "models": models,
@@ -214,12 +215,19 @@ def _llm_line(llm: dict | None) -> list[str]:
             f"{llm.get('quantization')}, finetuning dtype {llm.get('training_dtype')}.", ""]
 
 
+def _code_line(code: str | None) -> list[str]:
+    """The commit that wrote the report (its evaluation); each stage's is in the run-time table."""
+    return [f"Code: commit {code} (this report and its evaluation; each stage's commit is in the run-time table).",
+            ""] if code else []
+
+
 def to_markdown(report: dict) -> str:
     meta, catalog = report["meta"], report.get("catalog") or {}
     lines = [f"# BETag pipeline report: {report['dataset']} ({report['profile']})", "",
              f"Catalog: {catalog.get('items')} items, {catalog.get('users')} users, {catalog.get('interactions')} "
              f"interactions; content hash {catalog.get('content_hash')}; source {catalog.get('source') or 'import'}."
-             if catalog else "", "", *_llm_line(report.get("llm")), f"Subset: {report['subset']}.", "",
+             if catalog else "", "", *_llm_line(report.get("llm")), *_code_line(report.get("code")),
+             f"Subset: {report['subset']}.", "",
              f"Evaluated items: {report['n_items_evaluated']} ({len(report.get('cold_items', []))} cold); users: "
              f"{meta.get('n_users')}; interactions: {meta.get('n_interactions')}; test cases: "
              f"{meta.get('n_test_cases')}; negatives per case: {meta.get('config', {}).get('n_negatives')} (capped "
@@ -262,13 +270,17 @@ def to_markdown(report: dict) -> str:
         lines.append(f"| {name} | {st['n_tagged_items']}/{st['n_items']} | {st['tags_per_item_mean']:.2f} | "
                      f"{st['tag_count_per_item_mean']:.2f} | {st['distinct_tags']} | "
                      f"{st['single_item_tag_share']:.3f} |")
+    # reports before the code was recorded have neither the column nor the line
+    code = {**report["stage_code"], "evaluation": report.get("code")} if report.get("stage_code") else {}
     lines += ["", "## Run time per stage (s; the last run of each stage: stages finished earlier and resumed "
-              "show only the resumed part)", "", "| stage | seconds |", "|---|---|"]
+              "show only the resumed part" + ("; commit: the code it finished under" if code else "") + ")", "",
+              "| stage | seconds |" + (" commit |" if code else ""), "|---|---|" + ("---|" if code else "")]
     beside = report.get("stages_beside") or {}
-    lines += [f"| {k} | {v}" + (f" (beside {beside[k]['stage']})" if k in beside else "") + " |"
+    lines += [f"| {k} | {v}" + (f" (beside {beside[k]['stage']})" if k in beside else "") + " |" +
+              (f" {code.get(k) or '-'} |" if code else "")
               for k, v in report["stage_seconds"].items()]
     total = report.get("wall_seconds") or sum(v for v in report["stage_seconds"].values() if v)
-    lines.append(f"| total | {total:.1f} ({int(total // 60)} min {int(total % 60)} s) |")
+    lines.append(f"| total | {total:.1f} ({int(total // 60)} min {int(total % 60)} s) |" + (" |" if code else ""))
     lines += ["", "## Models", "", "| stage | model |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in report["models"].items() if v]
     # reports written before "finetunes" held the main stage's summary only, under "finetune"

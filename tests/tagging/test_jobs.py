@@ -6,7 +6,9 @@ from pathlib import Path
 import pytest
 
 from betag_engine.catalog.store import ensure_system, item_tags, set_item_tags, tagged_item_ids
+from betag_engine.code_version import code_version
 from betag_engine.experiments.diagnosis import diagnose
+from betag_engine.experiments.report import to_markdown
 from betag_engine.jobs.runner import run_job
 from betag_engine.settings import load_settings
 from betag_engine.tagging import llm_access
@@ -389,6 +391,9 @@ def test_an_interim_report_evaluates_only_the_stages_that_finished(db_url, monke
     params = {"dataset": "ml-100k", "profile": "quick"}
     with pytest.raises(_Crash):
         _run("pipeline", pipeline.pipeline_job, params, db_url)
+    with session_scope(db_url) as s:  # the crashed run recorded each finished stage with the code it ran under
+        recorded = [c.payload for c in s.query(JobCheckpoint).filter(JobCheckpoint.unit == f"stage-{profiles.BASE}")]
+    assert len(recorded) == 1 and recorded[0]["code"] == code_version()
     with session_scope(db_url) as s:  # the unfinished BETag stage has written some of its tags
         partial = ensure_system(s, profiles.BETAG, "betag")
         for i, tags in list(item_tags(s, "native").items())[:40]:
@@ -406,3 +411,9 @@ def test_an_interim_report_evaluates_only_the_stages_that_finished(db_url, monke
     markdown = Path(result["markdown"]).read_text()
     assert "**Interim report**" in markdown and "betag, betag-noft, finetune-paper, betag-paper" in markdown
     assert "(no tags in this catalog): taggpt, cf-tags." in markdown  # not betag: its stage is still to come
+    # which code wrote it: the report's commit; each stage's where the pipeline recorded it (not an interim's job rows)
+    assert report["code"] == code_version() and ("Code: commit" in markdown) == bool(code_version())
+    assert "| stage | seconds |\n" in markdown and not report["stage_code"]
+    marked = to_markdown({**report, "code": "abc1234", "stage_code": {profiles.BASE: "0123456"}})
+    assert "| stage | seconds | commit |" in marked and "Code: commit abc1234" in marked
+    assert f"| {profiles.BASE} | " in marked and "| 0123456 |" in marked and "| evaluation | " in marked

@@ -44,6 +44,9 @@ def register(sub) -> None:
     d.add_argument("--top-k", type=int, default=8, help="Successors that count as a hit.")
     d.add_argument("--oracle-m", type=int, default=8, help="Successors per item in the oracle BETags.")
     d.add_argument("--max-tags-per-item", type=int, default=6, help="Base tags per line in the oracle.")
+    d.add_argument("--max-line-items", type=int, action="append", default=[], metavar="K",
+                   help="Also evaluate each system counted again without the beams whose line more than K items "
+                        "chose (repeatable): do the catalog-wide popular lines carry behaviour?")
     d.set_defaults(func=_diagnose)
 
 
@@ -152,11 +155,13 @@ def _diagnose(args, settings) -> int:
     with session_scope(settings.database_url) as s:
         pool = np.array(sorted(select_items(s, {"limit": args.limit})), dtype=np.int64)
         result = diagnose(s, args.system or [BETAG, BETAG_NOFT], pool, args.base_system, args.top_k,
-                          args.oracle_m, args.max_tags_per_item, seed=settings.seed)
+                          args.oracle_m, args.max_tags_per_item, seed=settings.seed,
+                          max_line_items=args.max_line_items)
     for b in result.beams:
         print(b.line())
     if not result.beams:
         print("no finished BETag job wrote these systems: only the oracle is evaluated")
-    print(f"oracle BETags (base tags + those of the {args.oracle_m} most frequent training successors):")
+    print(f"oracle BETags (base tags + those of the {args.oracle_m} most frequent training successors)"
+          + (", and the systems without their popular lines" if args.max_line_items else "") + ":")
     print(format_table(result.oracle))
     return 0

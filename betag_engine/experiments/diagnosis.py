@@ -13,6 +13,11 @@ the items users consume next. Two measurements follow from that:
   same protocol, it is the ceiling of the method on these base tags; a BETag run far below it was limited by
   the model or its training, not by retrieval.
 
+* **Popular lines left out** (``max_line_items``): each system's stored beams counted again (eqs. 4-5, the item's
+  base tags as beam 0 where its job had them) without the beams whose line more than K items' beams chose, and
+  evaluated beside the oracle: whether the catalog-wide repeated lines carry behaviour or drown it. With K at least
+  the number of items it is the system itself.
+
 Only the training split is used (validation and test interactions never enter the successor counts).
 """
 
@@ -101,6 +106,18 @@ def diagnose_beams(system: str, beams: Mapping[int, list[list[str]]], base: Mapp
                          sum(chance) / max(1, len(chance)), len(matched), top_k)
 
 
+def without_popular_lines(beams: Mapping[int, list[list[str]]], first: Mapping[int, list[str]],
+                          max_items: int) -> dict[int, dict[str, int]]:
+    """Eqs. 4-5 over ``first[item]`` (beam 0, when given) and the item's beams whose line (the beam's tags, in
+    order) appears in the beams of at most ``max_items`` items."""
+    items_of_line: Counter[tuple[str, ...]] = Counter()
+    for item_beams in beams.values():
+        items_of_line.update({tuple(b) for b in item_beams})
+    return {item: aggregate_beams(([first[item]] if item in first else []) +
+                                  [b for b in item_beams if items_of_line[tuple(b)] <= max_items])
+            for item, item_beams in beams.items()}
+
+
 def stored_beams(session: Session, system: str) -> tuple[dict[int, list[list[str]]], dict]:
     """The beams of the newest finished BETag job that wrote ``system`` (from its checkpoints), and its params.
 
@@ -132,8 +149,10 @@ class Diagnosis:
 
 
 def diagnose(session: Session, systems: Sequence[str], pool, base_system: str = BASE, top_k: int = 8,
-             oracle_m: int = 8, max_tags_per_item: int = 8, seed: int = DEFAULT_SEED) -> Diagnosis:
-    """Diagnose ``systems``' stored beams and evaluate oracle BETags with ``oracle_m`` successors on ``pool``.
+             oracle_m: int = 8, max_tags_per_item: int = 8, seed: int = DEFAULT_SEED,
+             max_line_items: Sequence[int] = ()) -> Diagnosis:
+    """Diagnose ``systems``' stored beams and evaluate oracle BETags with ``oracle_m`` successors on ``pool`` (and,
+    for each K of ``max_line_items``, each system without the lines more than K items chose: ``<system>-lines<=K``).
 
     Args:
         pool: item ids, any order (the evaluation's candidates; sequences are restricted to it, as the
@@ -145,18 +164,21 @@ def diagnose(session: Session, systems: Sequence[str], pool, base_system: str = 
     sequences = user_sequences(session)
     succ = successor_counts(training_sequences(sequences, pool.tolist()))
     all_base = {i: [t.tag for t in ts] for i, ts in item_tags(session, base_system).items()}
-    found = []
+    found, variants = [], {}
     for system in systems:
         try:
             beams, params = stored_beams(session, system)
         except ValueError:
             continue
         k = int(params.get("max_tags_per_item", 8))
-        found.append(diagnose_beams(system, beams, {i: t[:k] for i, t in all_base.items()}, succ, pool.tolist(),
-                                    top_k))
+        lines = {i: t[:k] for i, t in all_base.items()}
+        found.append(diagnose_beams(system, beams, lines, succ, pool.tolist(), top_k))
+        first = lines if params.get("include_base", True) else {}
+        for most in max_line_items:
+            variants[f"{system}-lines<={most}"] = without_popular_lines(beams, first, most)
     base = {i: t[:max_tags_per_item] for i, t in all_base.items()}
-    oracle = oracle_tags(base, succ, pool.tolist(), oracle_m)
-    triples = [(i, tag, count) for i, tags in oracle.items() for tag, count in tags.items()]
-    table = evaluate_table({f"oracle-m{oracle_m}": matrix_from_triples(pool, triples)}, sequences,
-                           config=EvalConfig(seed=seed), item_ids=pool)
+    variants = {f"oracle-m{oracle_m}": oracle_tags(base, succ, pool.tolist(), oracle_m), **variants}
+    matrices = {name: matrix_from_triples(pool, [(i, tag, n) for i, tags in counts.items() for tag, n in tags.items()])
+                for name, counts in variants.items()}
+    table = evaluate_table(matrices, sequences, config=EvalConfig(seed=seed), item_ids=pool)
     return Diagnosis(found, oracle_m, table)

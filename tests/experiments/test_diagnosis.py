@@ -2,7 +2,8 @@
 
 from collections import Counter
 
-from betag_engine.experiments.diagnosis import diagnose_beams, oracle_tags, successor_counts
+from betag_engine.experiments.diagnosis import diagnose_beams, oracle_tags, successor_counts, without_popular_lines
+from betag_engine.tagging.common import aggregate_beams
 
 BASE = {1: ["space", "war"], 2: ["toys", "kids"], 3: ["space", "robots"], 4: ["romance"]}
 
@@ -22,6 +23,17 @@ def test_beam_diagnosis_counts_lines_successors_and_chance():
     assert d.beams == 4 and d.exact_line_share == 0.75  # 3 of 4 beams are some item's line (order-free)
     assert d.successor_share == 0.25  # only item 3's line is the top-1 successor of item 1
     assert d.chance_share == 0.25 and d.distinct_items == 3
+
+
+def test_leaving_out_lines_that_many_items_chose_recounts_the_rest():
+    beams = {1: [["space", "robots"], ["toys", "kids"]], 2: [["toys", "kids"]], 3: [["toys", "kids"], ["romance"]]}
+    first = {1: ["space", "war"], 3: ["space", "robots"]}
+    # ["toys", "kids"] is in the beams of 3 items: with at most 2 it goes, beam 0 stays
+    assert without_popular_lines(beams, first, 2) == {1: {"space": 2, "war": 1, "robots": 1}, 2: {},
+                                                      3: {"space": 1, "robots": 1, "romance": 1}}
+    # with K >= the number of items nothing goes: the system's own counts (eqs. 4-5, beam 0 first)
+    assert without_popular_lines(beams, first, 3) == {i: aggregate_beams(([first[i]] if i in first else []) + b)
+                                                      for i, b in beams.items()}
 
 
 def test_seed_spread_over_betag_and_its_reruns():

@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from betag_engine.experiments.profiles import PAPER_LORA_MODULES
 from betag_engine.llm.interface import GenerationConfig
 from betag_engine.settings import PROJECT_ROOT
 
@@ -77,8 +78,7 @@ def bench_finetune_pair(loaded, cache_dir: Path, steps: int, figures, figure) ->
 
 # finetuning stage -> (LoRA rank, target modules): the pipeline's context finetuning and the paper's
 _FINETUNES = {"r=16 q,v": (16, ("q_proj", "v_proj")),
-              "r=64 every projection": (64, ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
-                                             "down_proj"))}
+              "r=64 every projection": (64, PAPER_LORA_MODULES)}
 _FINETUNE_BATCH = 4
 
 

@@ -22,13 +22,14 @@ import shutil
 import tempfile
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from betag_engine.experiments.profiles import PAPER_LORA_MODULES
 from betag_engine.llm.interface import GenerationConfig
 from betag_engine.vocabulary import DEFAULT_DATASET
 
-PAPER_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]  # the paper's LoRA
 DEFAULTS = {"items": 6, "beams": 4, "batch_size": 8, "max_new_tokens": 32, "lora_steps": 3}
 _EXAMPLES = (  # out of the movie domain on purpose: few-shot tags leak into outputs
     ("Pride and Prejudice (1813)", "romance, classic novel, england, marriage, witty"),
@@ -218,20 +219,20 @@ def _bench_lora(loaded, steps, prompts, batch, max_new, figures) -> None:
         tok.padding_side = "left"
     head = head_token_ids(loaded, [line for text in texts for line in text.split("\n")])
 
-    def fresh(rank: int, modules: list[str], dtype):
+    def fresh(rank: int, modules: Sequence[str], dtype):
         lora = get_peft_model(load_private_copy(loaded, dtype).model, LoraConfig(
-            r=rank, lora_alpha=2 * rank, target_modules=modules, task_type="CAUSAL_LM"))
+            r=rank, lora_alpha=2 * rank, target_modules=list(modules), task_type="CAUSAL_LM"))
         lora.train()
         return lora, torch.optim.AdamW([p for p in lora.parameters() if p.requires_grad], lr=2e-4)
 
     # (label, () -> (peft model, optimizer), head, label of its baseline); each model is built in turn, then dropped
     full, tags, r64 = "r=16 q,v, full head", f"r=16 q,v, head of {len(head)} tag tokens", "r=64 every projection"
     variants = [(full, lambda: (peft_model, optim), None, None), (tags, lambda: (peft_model, optim), head, full),
-                (r64, lambda: fresh(64, PAPER_MODULES, None), head, tags)]
+                (r64, lambda: fresh(64, PAPER_LORA_MODULES, None), head, tags)]
     if loaded.device == "cpu" and cpu_has_native_bf16():  # llm_training_dtype=bfloat16
         variants += [(f"{tags}, bf16 base weights", lambda: fresh(16, ["q_proj", "v_proj"], torch.bfloat16), head,
                       tags),
-                     (f"{r64}, bf16 base weights", lambda: fresh(64, PAPER_MODULES, torch.bfloat16), head, r64)]
+                     (f"{r64}, bf16 base weights", lambda: fresh(64, PAPER_LORA_MODULES, torch.bfloat16), head, r64)]
     measured: dict[str, tuple[float, float]] = {}  # label -> (s/step, tokens/s)
     for name, build, head_ids, baseline in variants:
         lora_model, lora_optim = build()

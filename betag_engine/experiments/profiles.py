@@ -50,6 +50,7 @@ PARALLEL_HELP = ("Run these stages in pairs, one thread apiece (the second as it
                  "process): " + ", ".join(f"{b} beside {a}" for a, b in COMPANIONS.items()) + ". The same tags, "
                  "sooner on a machine with two or more cores.")
 QUICK_ITEMS = 150
+PAPER_LORA_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")  # every projection
 
 PROFILES: dict[str, dict] = {
     DEFAULT_PROFILE: {
@@ -101,8 +102,7 @@ PROFILES: dict[str, dict] = {
         NOFT: {"context": "behaviour", "vocabulary": "context", "max_new_tokens": 40, "batch_size": 4},
         FINETUNE_PAPER: {"adapter": "betag-paper-full", "context": "none", "window": 15, "epochs": 1,
                          "batch_size": 4, "lr": 1e-4, "rank": 64, "alpha": 128, "max_tokens": 320, "head": "tags",
-                         "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
-                                            "down_proj"]},
+                         "target_modules": list(PAPER_LORA_MODULES)},
         BETAG_PAPER: {"context": "none", "max_new_tokens": 32, "batch_size": 4},
     },
 }

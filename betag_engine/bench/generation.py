@@ -5,7 +5,8 @@ Workloads (MovieLens-100k titles, few-shot tag prompt, newline-stopped completio
   BETag beams m sampled completions per item; baseline: ``model.generate(num_return_sequences=m)``;
               lever: prefill once and repeat the KV cache (what ``TransformersBackend`` does)
   prefix,     the pipeline's levers on its own prompts (``bench.levers``): the shared few-shot prefix prefilled
-  line head   once; BETag without finetuning through the catalog lines' output rows with beams = shown lines
+  line head,  once; BETag without finetuning through the catalog lines' output rows with beams = shown lines;
+  jump        those beams with a beam's only possible line written out at once instead of step by step
   2 stages    two generation stages one after the other vs as two 1-thread processes at once (``bench.concurrency``)
   2 finetunes the pipeline's two finetuning stages (r=16 q,v and the paper's r=64), the same comparison
   LoRA        r=16 on q_proj, v_proj, ~200-token behaviour lines, batch 4: s/step and tokens/s with the full

@@ -6,9 +6,13 @@
   line head   BETag without finetuning, prompts with behaviour in context: the ASCII output head with free beams
               (baseline, what the ablation used) vs the output rows of the catalog lines' tokens with every beam one
               of the shown lines (``restrict_to_lines`` + ``llm.constraints``)
+  jump        the same constrained beams: one model step per token (baseline) vs a beam that can only end as one
+              line written out at once (``GenerationConfig.jump_forced``; the text is the same)
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 from betag_engine.llm.interface import GenerationConfig
 
@@ -53,15 +57,22 @@ def bench_levers(loaded, n: int, batch: int, figures, figure) -> None:
     lines = sorted({tag_line(g) for g in genres.values() if g})
     ctx = [prompt.context_prompt(genres[i], [(genres[a], genres[b]) for a, b in pairs[i]]) for i in ids]
     allowed = [[tag_line(genres[b]) for _, b in pairs[i]] or None for i in ids]
-    beams = GenerationConfig(max_new_tokens=40, num_samples=4, diverse_beams=True)
+    stepwise = GenerationConfig(max_new_tokens=40, num_samples=4, diverse_beams=True, jump_forced=False)
     free = TransformersBackend(loaded, batch_size=batch, vocab_restriction="ascii")
-    _, t0 = _timed(lambda: free.generate(ctx, beams))
+    _, t0 = _timed(lambda: free.generate(ctx, stepwise))
     figures.append(figure("line head", "BETag noft m=4, ascii head, free beams (baseline)", n / t0, "items/s"))
     small = TransformersBackend(loaded, batch_size=batch)
     small.restrict_to_lines(lines)
-    _, t1 = _timed(lambda: small.generate(ctx, beams, allowed))
+    before, t1 = _timed(lambda: small.generate(ctx, stepwise, allowed))
     figures.append(figure("line head", f"same, {len(small.head_tokens)}-token line head, beams = shown lines",
                           n / t1, "items/s", n / t0))
+    figures.append(figure("jump", "BETag noft m=4, line head, one model step per token (baseline)", n / t1,
+                          "items/s"))
+    jumping = dataclasses.replace(stepwise, jump_forced=True)
+    after, t2 = _timed(lambda: small.generate(ctx, jumping, allowed))
+    same = sum(a == b for a, b in zip(before, after))
+    figures.append(figure("jump", f"same, a beam's only possible line written out at once ({same}/{n} same)",
+                          n / t2, "items/s", n / t1))
 
 
 def _timed(fn):

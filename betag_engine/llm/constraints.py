@@ -50,6 +50,22 @@ class TrieWalker:
                 blocked[k, ids] = False
         return logits.masked_fill(blocked, float("-inf"))
 
+    def forced_rest(self, row: int) -> list[int] | None:
+        """The tokens that must follow, when the row's trie node leads to a single line and every one of them is in
+        the output head; None when it branches ahead, is free, or has nothing left."""
+        node = self.nodes[row]
+        if node is None:
+            return None
+        rest: list[int] = []
+        while len(node) == 1:
+            ((tok, node),) = node.items()
+            rest.append(tok)
+        if node or not rest:
+            return None
+        if self.to_head is not None and bool((self.to_head[torch.tensor(rest)] < 0).any()):
+            return None
+        return rest
+
     def advance(self, active: torch.Tensor, tokens: torch.Tensor) -> None:
         for row, tok in zip(active.tolist(), tokens.tolist()):
             node = self.nodes[row]

@@ -200,14 +200,18 @@ def decode(
     outputs: list[list[int]] = [[] for _ in range(rows)]
     active = torch.arange(rows, device=device)
     walker = None if tries is None else TrieWalker(tries, m, tables.to_allowed)
+    jump = walker is not None and config.jump_forced and config.temperature == 0
+    ends = newline | stop
+    ahead: dict[int, list[int]] = {}  # rows that jumped to the end of their line -> head indices still to come
     for step in range(config.max_new_tokens):
+        forced = _forced_now(ahead)
         logits = head(hidden)
         if seen is not None:
             logits = _penalise(logits, seen, config.repetition_penalty)
         if walker is not None:
             logits = walker.mask(logits, active)
         if config.diverse_beams and m > 1:
-            chosen = _choose_diverse(logits, active, m, config, generator)
+            chosen = _choose_diverse(logits, active, m, config, generator, forced)
         else:
             chosen = choose_tokens(logits, config, generator)
         token = chosen if allowed is None else allowed[chosen]
@@ -221,6 +225,9 @@ def decode(
             break
         if seen is not None:
             seen[torch.arange(seen.shape[0], device=device), chosen] = True
+        if jump:
+            finished = finished | _jump_forced(walker, active, finished, ends, outputs, ahead,
+                                               config.max_new_tokens - 1 - step)
         keep = (~finished).nonzero().squeeze(1)
         if keep.numel() == 0:
             break
@@ -243,27 +250,67 @@ def decode(
     return outputs
 
 
+def _forced_now(ahead: dict[int, list[int]]) -> list[tuple[int, int]]:
+    """(row, head index) of every jumped row's token at this step; rows with nothing left are forgotten."""
+    now = [(row, left.pop(0)) for row, left in ahead.items()]
+    for row in [row for row, left in ahead.items() if not left]:
+        del ahead[row]
+    return now
+
+
+def _jump_forced(walker: TrieWalker, active: torch.Tensor, finished: torch.Tensor, ends: torch.Tensor,
+                 outputs: list[list[int]], ahead: dict[int, list[int]], steps_left: int) -> torch.Tensor:
+    """Finish every row whose completion can only be one line: at each remaining step its trie allows a single
+    token, which the greedy choice takes whatever the logits, so its text is known without the model. Its
+    tokens (at most ``steps_left``, cut at the first newline/stop like decoding would) go to ``outputs``;
+    ``ahead`` keeps their head indices, which the later beams' diversity penalty still counts step by step.
+
+    Returns:
+        bool [rows]: the rows that jumped (they leave the batch like finished ones).
+    """
+    jumped = torch.zeros_like(finished)
+    for k, row in enumerate(active.tolist()):
+        rest = None if bool(finished[k]) else walker.forced_rest(row)
+        if rest is None or not bool(ends[rest[-1]]):  # a line that does not end must be decoded as before
+            continue
+        rest = rest[:steps_left]
+        cut = next((i for i, tok in enumerate(rest) if bool(ends[tok])), len(rest))
+        outputs[row].extend(rest[:cut])
+        taken = rest[:cut + 1]
+        ahead[row] = taken if walker.to_head is None else walker.to_head[torch.tensor(taken)].tolist()
+        jumped[k] = True
+    return jumped
+
+
 def _choose_diverse(logits: torch.Tensor, active: torch.Tensor, m: int, config: GenerationConfig,
-                    generator: torch.Generator | None) -> torch.Tensor:
+                    generator: torch.Generator | None, forced: list[tuple[int, int]] = ()) -> torch.Tensor:
     """Diverse beam search's Hamming diversity, one beam per group: samples of a prompt choose in order, and a
     token already taken at this step by an earlier sample of the same prompt loses ``diversity_penalty`` per use.
 
     Args:
         logits: [rows, V'] of the active rows; active: [rows] row ids (prompt-major, m samples per prompt).
+        forced: (row, head index) of rows that jumped to the end of their line (``_jump_forced``): not in the
+            batch, but their token at this step counts against the later samples as if they had chosen it.
     Returns:
         [rows] chosen indices in the head's index space.
     """
-    prompt_of, sample_of = active // m, active % m
-    prompts, local = prompt_of.unique(return_inverse=True)
-    used = torch.zeros((prompts.numel(), logits.shape[-1]), dtype=logits.dtype, device=logits.device)
-    chosen = torch.empty(active.shape[0], dtype=torch.long, device=logits.device)
+    device, n = logits.device, active.shape[0]
+    f_rows = torch.tensor([row for row, _ in forced], dtype=torch.long, device=device)
+    f_tokens = torch.tensor([tok for _, tok in forced], dtype=torch.long, device=device)
+    prompts, local = torch.cat([active // m, f_rows // m]).unique(return_inverse=True)
+    local, f_local = local[:n], local[n:]
+    sample_of, f_sample = active % m, f_rows % m
+    used = torch.zeros((prompts.numel(), logits.shape[-1]), dtype=logits.dtype, device=device)
+    chosen = torch.empty(n, dtype=torch.long, device=device)
     for j in range(m):
         sel = (sample_of == j).nonzero().squeeze(1)
-        if sel.numel() == 0:
-            continue
-        picked = choose_tokens(logits[sel] - config.diversity_penalty * used[local[sel]], config, generator)
-        chosen[sel] = picked
-        used[local[sel], picked] += 1.0
+        if sel.numel():
+            picked = choose_tokens(logits[sel] - config.diversity_penalty * used[local[sel]], config, generator)
+            chosen[sel] = picked
+            used[local[sel], picked] += 1.0
+        f_sel = (f_sample == j).nonzero().squeeze(1)
+        if f_sel.numel():
+            used[f_local[f_sel], f_tokens[f_sel]] += 1.0
     return chosen
 
 

@@ -27,6 +27,12 @@ class GenerationConfig:
                   "diversity_penalty per use. Works with greedy (temperature 0) or sampling."},
     )
     diversity_penalty: float = field(default=1.0, metadata={"help": "Hamming diversity strength (logits)."})
+    jump_forced: bool = field(
+        default=True,
+        metadata={"help": "Constrained greedy decoding: once a completion can only end as one allowed line, write "
+                  "the rest of that line without running the model (each remaining step has a single allowed "
+                  "token, so the text is the same; off = one model step per token, the slower path)."},
+    )
     seed: int | None = field(default=None, metadata={"help": "Sampling seed (None = nondeterministic)."})
 
     def __post_init__(self) -> None:

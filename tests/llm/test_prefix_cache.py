@@ -39,7 +39,8 @@ def test_bench_levers_measure_each_lever_against_its_baseline(tiny_loaded):
     figures: list[Figure] = []
     bench_levers(tiny_loaded, 4, 8, figures, Figure)
     groups = [f.group for f in figures]
-    assert groups.count("prefix") == 4 and groups.count("line head") == 2
+    assert groups.count("prefix") == 4 and groups.count("line head") == 2 and groups.count("jump") == 2
+    assert "(4/4 same)" in next(f.label for f in figures if f.group == "jump" and f.baseline)
     assert all((f.baseline is None) == ("baseline" in f.label) for f in figures)
     assert all(f.value > 0 for f in figures)
 

@@ -4,6 +4,8 @@ Why not ``model.generate``: BETag draws m samples per prompt, and ``num_return_s
 prompt m times; prefilling once and repeating the cache (``DynamicCache.batch_repeat_interleave``) does not.
 Rows that finish are dropped from the batch (``batch_select_indices``) instead of being fed padding, and the
 output layer can be restricted to a subset of the vocabulary (Gemma's 262k-row head dominates its step cost).
+With allowed lines (a token trie), a greedy row whose line is decided leaves the batch with the rest of that line
+written out, since no later step of it has a choice (``_jump_forced``).
 """
 
 from __future__ import annotations

@@ -107,13 +107,15 @@ def review_progress(session: Session) -> ReviewProgress:
 
 
 def recent_jobs(session: Session, limit: int = 10) -> list[dict[str, Any]]:
-    """The newest jobs, newest first, as plain rows (id, kind, status, progress, message, times, log tail, error,
-    and while one runs its structured progress: phase, since, expected_s, step_s, eta; see ``jobs.runner``)."""
+    """The newest jobs, newest first, as plain rows (id, kind, status, progress, message, times, ``ran_s`` (every
+    run summed), log tail, error, and while one runs its structured progress: phase, since, expected_s, step_s,
+    eta; see ``jobs.runner``)."""
     jobs = session.scalars(select(Job).order_by(Job.id.desc()).limit(limit))
     return [
         {"id": j.id, "kind": j.kind, "name": j.name, "status": j.status, "done": j.progress_done,
          "total": j.progress_total, "message": j.message, "created": j.created_at, "started": j.started_at,
-         "finished": j.finished_at, "log": j.log, "error": j.error, "cancel_requested": j.cancel_requested,
+         "finished": j.finished_at, "ran_s": j.run_seconds, "log": j.log, "error": j.error,
+         "cancel_requested": j.cancel_requested,
          "progress": (j.result or {}).get("progress") or {}}
         for j in jobs
     ]

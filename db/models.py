@@ -8,7 +8,7 @@ from typing import Any, Optional
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from betag_engine.vocabulary import JOB_PENDING, UNREVIEWED
+from betag_engine.vocabulary import JOB_INTERRUPTED, JOB_PENDING, UNREVIEWED
 from db.base import Base
 
 
@@ -111,6 +111,18 @@ class Job(Base):
     started_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
     finished_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
     heartbeat_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    # seconds the runs before the current/last one took (each claim adds the run it follows: jobs.liveness.claim)
+    earlier_runs_s: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+
+    @property
+    def run_seconds(self) -> float | None:
+        """Seconds of work over every run of the job (a resumed job's runs summed); None before it has run."""
+        if self.started_at is None:
+            return None
+        end = self.finished_at or self.heartbeat_at or self.started_at
+        if self.status == JOB_INTERRUPTED and self.heartbeat_at:  # finished_at is when a reader noticed the loss
+            end = self.heartbeat_at
+        return (self.earlier_runs_s or 0.0) + max((end - self.started_at).total_seconds(), 0.0)
 
 
 class JobCheckpoint(Base):

@@ -32,14 +32,16 @@ def _list(args, settings) -> int:
 
     mark_dead_workers(settings.database_url)  # a killed worker's job shows as interrupted, not running
     now = utcnow()
-    print(f"{'id':>5} {'kind':12s} {'status':11s} {'progress':>11s} {'heartbeat':>9s} {'worker':18s} message")
+    print(f"{'id':>5} {'kind':12s} {'status':11s} {'progress':>11s} {'ran (s)':>8s} {'heartbeat':>9s} {'worker':18s} "
+          "message")
     with session_scope(settings.database_url) as s:
         for job in s.scalars(select(Job).order_by(Job.id.desc()).limit(args.limit)):
             beat = f"{(now - job.heartbeat_at).total_seconds():.0f}s ago" if job.heartbeat_at else "-"
             worker = f"{job.worker_pid}@{job.worker_host}" if job.worker_pid else "-"
             progress = f"{job.progress_done}/{job.progress_total}"
-            print(f"{job.id:5d} {job.kind:12s} {job.status:11s} {progress:>11s} {beat:>9s} {worker[:18]:18s} "
-                  f"{job.message}")
+            ran = "-" if job.run_seconds is None else f"{job.run_seconds:.0f}"  # every run of it, resumes summed
+            print(f"{job.id:5d} {job.kind:12s} {job.status:11s} {progress:>11s} {ran:>8s} {beat:>9s} "
+                  f"{worker[:18]:18s} {job.message}")
     return 0
 
 

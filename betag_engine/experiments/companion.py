@@ -47,18 +47,16 @@ def start(ctx: JobContext, stage: Stage) -> Companion:
 
 
 def wait(ctx: JobContext, companion: Companion) -> tuple[dict, float, float]:
-    """Wait for the companion's job; returns its result, its own run time (its job row's start to finish, s) and
+    """Wait for the companion's job; returns its result, its own run time (its job's runs summed, s) and
     how long the pipeline waited for it after its own stage (s). Cancelling the pipeline cancels it too; a failed,
     cancelled or vanished worker fails the pipeline with the job's own error (its finished units stay)."""
     url = ctx.settings.database_url
     name, job_id = companion.stage.name, companion.job_id
     waiting_from = time.perf_counter()
     while True:
-        status, error, result, started, finished = retry_transaction(url, lambda s: s.execute(
-            select(Job.status, Job.error, Job.result, Job.started_at, Job.finished_at).where(Job.id == job_id)).one())
+        status, error, result, ran = retry_transaction(url, lambda s: _state(s.get(Job, job_id)))
         if status == JOB_DONE:
-            ran = ((finished - started).total_seconds() if started and finished
-                   else time.perf_counter() - companion.started)
+            ran = ran if ran is not None else time.perf_counter() - companion.started
             return dict(result or {}), round(ran, 1), round(time.perf_counter() - waiting_from, 1)
         if status in JOB_RESUMABLE:
             last = (error or "").strip().splitlines()[-1:] or [""]
@@ -73,6 +71,10 @@ def wait(ctx: JobContext, companion: Companion) -> tuple[dict, float, float]:
             request_cancel(job_id, url)
             raise
         time.sleep(POLL_S)
+
+
+def _state(job: Job) -> tuple[str, str, dict, float | None]:
+    return job.status, job.error, dict(job.result or {}), job.run_seconds
 
 
 @contextmanager

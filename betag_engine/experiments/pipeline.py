@@ -38,7 +38,7 @@ from betag_engine.experiments.profiles import (
     profile_values,
     stage_plan,
 )
-from betag_engine.experiments.report import pipeline_report, write_report
+from betag_engine.experiments.report import ALL_RUNS, pipeline_report, write_report
 from betag_engine.jobs.registry import run_kind
 from betag_engine.jobs.runner import JobContext, forget_units, job_key, request_cancel
 from betag_engine.tagging.betag import BetagParams
@@ -172,14 +172,24 @@ def pipeline_job(ctx: JobContext, params: dict) -> dict:
 
 def finished_stages(ctx: JobContext, plan: list[Stage]) -> dict[str, dict]:
     """The stages whose job (same kind and parameters) has finished, as ``_run_stages`` records them; a stage's
-    seconds are its job's last run (a job resumed across runs shows only the resumed part)."""
+    seconds are its job's runs summed (``Job.run_seconds``)."""
     keys = {job_key(stage.kind, stage.params): stage for stage in plan}
     with ctx.session() as s:
         done = s.scalars(select(Job).where(Job.key.in_(list(keys)), Job.status == JOB_DONE)).all()
         found = {keys[j.key].name: {"kind": j.kind, "params": keys[j.key].params, "result": dict(j.result or {}),
-                                    "seconds": round((j.finished_at - j.started_at).total_seconds(), 1)
-                                    if j.finished_at and j.started_at else None} for j in done}
+                                    "seconds": _rounded(j.run_seconds), ALL_RUNS: True} for j in done}
     return {stage.name: found[stage.name] for stage in plan if stage.name in found}
+
+
+def stage_seconds(ctx: JobContext, stage: Stage) -> float | None:
+    """The seconds of every run of ``stage``'s job (a stage resumed across pipeline runs: all of them)."""
+    with ctx.session() as s:
+        job = s.scalars(select(Job).where(Job.key == job_key(stage.kind, stage.params))).first()
+        return None if job is None else _rounded(job.run_seconds)
+
+
+def _rounded(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 1)
 
 
 def systems_written_by(stages: list[Stage]) -> set[str]:
@@ -241,7 +251,7 @@ def _run_stages(ctx: JobContext, plan: list[Stage], profile: str, parallel: bool
         unit = f"stage-{stage.name}"
         stages[stage.name] = {"kind": stage.kind, "params": stage.params,
                               "result": json.loads(json.dumps(result, default=str)), "seconds": seconds,
-                              "code": code_version(), **({"beside": beside} if beside else {})}
+                              "code": code_version(), ALL_RUNS: True, **({"beside": beside} if beside else {})}
         with ctx.session() as s:
             ctx.mark_done(s, {unit: stages[stage.name]})
         if unit in payloads:  # it ran again: what reads its output is stale
@@ -265,7 +275,7 @@ def _run_stages(ctx: JobContext, plan: list[Stage], profile: str, parallel: bool
             if running is not None:
                 request_cancel(running.job_id, ctx.settings.database_url)
             raise
-        record(stage, result, round(time.perf_counter() - start, 1))
+        record(stage, result, stage_seconds(ctx, stage) or round(time.perf_counter() - start, 1))
         if running is not None:
             ctx.progress(n, f"stage {n + 1}/{len(plan)}: waiting for {beside.name}")
             result, seconds, waited = companion.wait(ctx, running)

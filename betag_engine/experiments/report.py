@@ -27,6 +27,7 @@ from betag_engine.vocabulary import (
     row_label,
 )
 
+ALL_RUNS = "all_runs"  # in a pipeline's stage record: its seconds sum every run of the stage's job
 BEAM_SYSTEM = re.compile(r"^(?P<prefix>.+)-m(?P<beams>\d+)$")  # <name>-m<beams>: a beam-sweep system
 
 
@@ -143,6 +144,7 @@ def pipeline_report(dataset, profile, description, stages, evaluation, eval_seco
             "coverage": evaluation.get("coverage", {}), "tag_stats": evaluation.get("stats", {}),
             "stage_seconds": times, "stages_beside": beside,
             "stage_code": {n: st["code"] for n, st in stages.items() if st.get("code")},
+            "stages_all_runs": [n for n, st in stages.items() if st.get(ALL_RUNS)],
             "wall_seconds": round(sum(v or 0 for n, v in times.items() if n not in beside)
                                   + sum(b.get("waited", 0) for b in beside.values()), 1),
             "models": models,
@@ -272,11 +274,16 @@ def to_markdown(report: dict) -> str:
                      f"{st['single_item_tag_share']:.3f} |")
     # reports before the code was recorded have neither the column nor the line
     code = {**report["stage_code"], "evaluation": report.get("code")} if report.get("stage_code") else {}
-    lines += ["", "## Run time per stage (s; the last run of each stage: stages finished earlier and resumed "
-              "show only the resumed part" + ("; commit: the code it finished under" if code else "") + ")", "",
-              "| stage | seconds |" + (" commit |" if code else ""), "|---|---|" + ("---|" if code else "")]
+    summed = report.get("stages_all_runs")  # None in reports from before a stage's runs were summed
+    last_only = [k for k in report["stage_seconds"] if summed is not None and k != "evaluation" and k not in summed]
+    what = ("the last run of each stage: stages finished earlier and resumed show only the resumed part"
+            if summed is None else "each stage's runs summed, a resumed stage's included" +
+            ("; * = recorded before runs were summed: its last run only" if last_only else ""))
+    lines += ["", f"## Run time per stage (s; {what}" + ("; commit: the code it finished under" if code else "") +
+              ")", "", "| stage | seconds |" + (" commit |" if code else ""), "|---|---|" + ("---|" if code else "")]
     beside = report.get("stages_beside") or {}
-    lines += [f"| {k} | {v}" + (f" (beside {beside[k]['stage']})" if k in beside else "") + " |" +
+    lines += [f"| {k} | {v}" + ("*" if k in last_only else "") +
+              (f" (beside {beside[k]['stage']})" if k in beside else "") + " |" +
               (f" {code.get(k) or '-'} |" if code else "")
               for k, v in report["stage_seconds"].items()]
     total = report.get("wall_seconds") or sum(v for v in report["stage_seconds"].values() if v)

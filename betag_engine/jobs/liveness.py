@@ -98,9 +98,12 @@ def claim(url: str, job_id: int, key: str) -> None:
     """
     def attempt(s) -> bool:
         now = utcnow()
+        earlier = s.scalars(select(Job).where(Job.id == job_id)).first()
+        earlier = (earlier.run_seconds or 0.0) if earlier is not None else 0.0  # every run so far, this one's start
         res = s.execute(update(Job).where(Job.id == job_id, Job.status != JOB_RUNNING).values(
             status=JOB_RUNNING, started_at=now, heartbeat_at=now, worker_pid=os.getpid(), worker_host=THIS_HOST,
-            error="", cancel_requested=False, finished_at=None))  # a resumed job starts uncancelled
+            error="", cancel_requested=False, finished_at=None,  # a resumed job starts uncancelled
+            earlier_runs_s=earlier))
         if res.rowcount == 1:
             if s.scalar(select(Job.key).where(Job.id == job_id)) is None and not s.scalar(
                     select(Job.id).where(Job.key == key)):

@@ -131,6 +131,8 @@ def test_status_line_with_units_eta_and_cancel():
     assert job_status(_job(status="pending"), NOW).line == "waiting for its worker process to start"
     done = job_status(_job(status="done", done=5, total=5, finished=NOW), NOW)
     assert done.line == "done · 5/5 in 20 s" and done.fraction == 1.0
+    resumed = job_status(_job(status="done", done=5, total=5, finished=NOW, ran_s=95.0), NOW)
+    assert resumed.line == "done · 5/5 in 95 s"  # every run of a resumed job, not its last one only
     cancelled = job_status(_job(status="cancelled", done=8, total=50), NOW)
     assert cancelled.line == "cancelled after 8/50; finished units are kept, Resume continues"
 

@@ -223,3 +223,28 @@ def test_a_stage_gets_its_threads_back_once_its_companion_has_ended(db_url, sett
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_resumed_jobs_run_time_sums_its_runs(db_url, settings, capsys):
+    """Each run's seconds add up (a crashed run counts to its last heartbeat, not to when a reader noticed it)."""
+    job_id = create_job("t", {"a": 9}, db_url)
+    now = utcnow()
+    _set(db_url, job_id, status="running", worker_pid=_exited_pid(), worker_host=THIS_HOST,
+         started_at=now - timedelta(seconds=700), heartbeat_at=now - timedelta(seconds=600))
+    mark_dead_workers(db_url)  # interrupted now: its run lasted 100 s, up to its last heartbeat
+    with session_scope(db_url) as s:
+        assert s.get(Job, job_id).run_seconds == pytest.approx(100.0)
+    log = []
+    with pytest.raises(RuntimeError, match="boom"):
+        run_job("t", {"a": 9}, _work(log, fail_at="u2"), settings, progress_bar=False)
+    _set(db_url, job_id, started_at=utcnow() - timedelta(seconds=30), finished_at=utcnow())  # a 30-s second run
+    run_job("t", {"a": 9}, _work(log), settings, progress_bar=False)
+    with session_scope(db_url) as s:
+        job = s.get(Job, job_id)
+        assert job.status == "done" and job.earlier_runs_s == pytest.approx(130.0, abs=0.5)
+        assert 130.0 <= job.run_seconds < 140.0
+    from betag_engine.cli import main
+
+    assert main(["jobs"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.split()[0] == str(job_id))
+    assert 130 <= int(line.split()[4]) < 140  # the "ran (s)" column

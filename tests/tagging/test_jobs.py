@@ -417,3 +417,9 @@ def test_an_interim_report_evaluates_only_the_stages_that_finished(db_url, monke
     marked = to_markdown({**report, "code": "abc1234", "stage_code": {profiles.BASE: "0123456"}})
     assert "| stage | seconds | commit |" in marked and "Code: commit abc1234" in marked
     assert f"| {profiles.BASE} | " in marked and "| 0123456 |" in marked and "| evaluation | " in marked
+    # a stage's seconds sum its job's runs; reports and stage records from before say what they hold
+    assert "(s; each stage's runs summed, a resumed stage's included)" in markdown
+    mixed = to_markdown({**report, "stages_all_runs": [profiles.BASE]})
+    assert "* = recorded before runs were summed" in mixed and f"| {profiles.TAGGPT} | " in mixed
+    assert f"| {profiles.TAGGPT} | {report['stage_seconds'][profiles.TAGGPT]}* |" in mixed
+    assert "the last run of each stage" in to_markdown({k: v for k, v in report.items() if k != "stages_all_runs"})

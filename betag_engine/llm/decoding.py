@@ -203,7 +203,7 @@ def decode(
     active = torch.arange(rows, device=device)
     walker = None if tries is None else TrieWalker(tries, m, tables.to_allowed)
     jump = walker is not None and config.jump_forced and config.temperature == 0
-    ends = newline | stop
+    ends = (newline | stop).cpu()  # looked up token by token on the host (_jump_forced)
     ahead: dict[int, list[int]] = {}  # rows that jumped to the end of their line -> head indices still to come
     for step in range(config.max_new_tokens):
         forced = _forced_now(ahead)

@@ -291,6 +291,8 @@ def test_direct_url_and_a_rejection_that_stays(server, browser):
     _wait_text(browser, f"Rejected '{first}'")
     _nav(browser, "Bulk review & export")
     _wait_text(browser, "items match the current filter")
+    _wait_text(browser, "Approve the top")  # the page may still be drawing its buttons after the count
+    _idle(browser)
     buttons = browser.find_elements("css selector", "button")
     label = next(b.text for b in buttons if b.text.startswith("Approve the top"))
     _click_button(browser, label)

@@ -1,6 +1,13 @@
-"""Commands: run-job, jobs, cancel."""
+"""Commands: run-job, jobs, cancel. Each first brings the database to the newest schema (a database made by an older
+version reads and writes the jobs table of this one), as every other command that opens it does."""
 
 from __future__ import annotations
+
+
+def _newest_schema(settings) -> None:
+    from db.migrate import upgrade_head
+
+    upgrade_head(settings.database_url)
 
 
 def register(sub) -> None:
@@ -19,6 +26,7 @@ def register(sub) -> None:
 def _run_job(args, settings) -> int:
     from betag_engine.jobs.worker import run_recorded_job
 
+    _newest_schema(settings)
     run_recorded_job(args.job_id, settings, progress_bar=not args.no_progress)
     return 0
 
@@ -30,6 +38,7 @@ def _list(args, settings) -> int:
     from db.models import Job, utcnow
     from db.session import session_scope
 
+    _newest_schema(settings)
     mark_dead_workers(settings.database_url)  # a killed worker's job shows as interrupted, not running
     now = utcnow()
     print(f"{'id':>5} {'kind':12s} {'status':11s} {'progress':>11s} {'ran (s)':>8s} {'heartbeat':>9s} {'worker':18s} "
@@ -48,6 +57,7 @@ def _list(args, settings) -> int:
 def _cancel(args, settings) -> int:
     from betag_engine.jobs.runner import request_cancel
 
+    _newest_schema(settings)
     request_cancel(args.job_id, settings.database_url)
     print(f"cancel requested for job {args.job_id}")
     return 0

@@ -94,3 +94,26 @@ def test_job_rows_get_their_key_newest_first(empty_url):
         keys = list(conn.execute(text("SELECT key FROM jobs ORDER BY id")).scalars())
     engine.dispose()
     assert keys == [None, job_key("base-tags", {"limit": 3}), job_key("base-tags", {"limit": 4})]
+
+
+def test_a_database_from_before_summed_run_times_lists_its_jobs(empty_url, capsys):
+    """0006: the jobs command on a database at 0005 migrates it first; an old job row's run time is its last run."""
+    from datetime import datetime
+
+    from alembic import command
+
+    from betag_engine.cli import main
+    from db.migrate import alembic_config
+
+    command.upgrade(alembic_config(empty_url), "0005")
+    engine = make_engine(empty_url)
+    _insert(engine, "jobs", [{"kind": "base-tags", "name": "j", "status": "done", "params": {"limit": 3},
+                              "progress_done": 3, "progress_total": 3, "message": "base tags: 3/3", "log": "",
+                              "error": "", "result": {}, "cancel_requested": False, "created_at": None}])
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE jobs SET started_at = :a, finished_at = :b"),
+                     {"a": datetime(2026, 1, 1, 10, 0, 0), "b": datetime(2026, 1, 1, 10, 1, 40)})
+    engine.dispose()
+    assert main(["--database-url", empty_url, "jobs"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.split()[0] == "1")
+    assert line.split()[1:5] == ["base-tags", "done", "3/3", "100"]

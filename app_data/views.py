@@ -149,9 +149,7 @@ def job_status(job: dict, now: datetime) -> JobStatus:
         return JobStatus(None, f"starting{doing}{since}", _cancel_note(job, progress))
     fraction = min(1.0, done / total) if total else None
     if status == JOB_DONE:
-        took = job.get("ran_s")  # every run of the job, a resumed one's summed
-        if took is None and job.get("finished"):
-            took = _seconds(job.get("started"), job["finished"])
+        took = job.get("ran_s")  # every run of the job, a resumed one's summed (Job.run_seconds)
         return JobStatus(1.0, "done" + (f" · {counted}" if total else "") + (f" in {took:.0f} s" if took else ""))
     if status == JOB_CANCELLED:
         return JobStatus(fraction, f"cancelled after {counted}; finished units are kept, Resume continues")

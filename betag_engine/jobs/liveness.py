@@ -98,8 +98,8 @@ def claim(url: str, job_id: int, key: str) -> None:
     """
     def attempt(s) -> bool:
         now = utcnow()
-        earlier = s.scalars(select(Job).where(Job.id == job_id)).first()
-        earlier = (earlier.run_seconds or 0.0) if earlier is not None else 0.0  # every run so far, this one's start
+        job = s.get(Job, job_id)
+        earlier = (job.run_seconds or 0.0) if job is not None else 0.0  # every run so far: this run's starting sum
         res = s.execute(update(Job).where(Job.id == job_id, Job.status != JOB_RUNNING).values(
             status=JOB_RUNNING, started_at=now, heartbeat_at=now, worker_pid=os.getpid(), worker_host=THIS_HOST,
             error="", cancel_requested=False, finished_at=None,  # a resumed job starts uncancelled

@@ -270,18 +270,19 @@ def _jump_forced(walker: TrieWalker, active: torch.Tensor, finished: torch.Tenso
     Returns:
         bool [rows]: the rows that jumped (they leave the batch like finished ones).
     """
-    jumped = torch.zeros_like(finished)
-    for k, row in enumerate(active.tolist()):
-        rest = None if bool(finished[k]) else walker.forced_rest(row)
+    jumped = []
+    for row, done in zip(active.tolist(), finished.tolist()):
+        rest = None if done else walker.forced_rest(row)
         if rest is None or not bool(ends[rest[-1]]):  # a line that does not end must be decoded as before
+            jumped.append(False)
             continue
         rest = rest[:steps_left]
         cut = next((i for i, tok in enumerate(rest) if bool(ends[tok])), len(rest))
         outputs[row].extend(rest[:cut])
         taken = rest[:cut + 1]
         ahead[row] = taken if walker.to_head is None else walker.to_head[torch.tensor(taken)].tolist()
-        jumped[k] = True
-    return jumped
+        jumped.append(True)
+    return torch.tensor(jumped, dtype=torch.bool, device=finished.device)
 
 
 def _choose_diverse(logits: torch.Tensor, active: torch.Tensor, m: int, config: GenerationConfig,

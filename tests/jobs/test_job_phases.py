@@ -104,7 +104,8 @@ NOW = datetime(2026, 1, 1, 12, 0, 0)
 
 def _job(**kw):
     base = {"id": 1, "status": "running", "done": 0, "total": 0, "message": "", "progress": {},
-            "cancel_requested": False, "started": NOW - timedelta(seconds=20), "finished": None, "error": ""}
+            "cancel_requested": False, "started": NOW - timedelta(seconds=20), "finished": None, "ran_s": None,
+            "error": ""}
     return {**base, **kw}
 
 
@@ -129,7 +130,7 @@ def test_status_line_with_units_eta_and_cancel():
     starting = job_status(_job(message="starting"), NOW)
     assert starting.line == "starting · 20 s so far"
     assert job_status(_job(status="pending"), NOW).line == "waiting for its worker process to start"
-    done = job_status(_job(status="done", done=5, total=5, finished=NOW), NOW)
+    done = job_status(_job(status="done", done=5, total=5, finished=NOW, ran_s=20.0), NOW)
     assert done.line == "done · 5/5 in 20 s" and done.fraction == 1.0
     resumed = job_status(_job(status="done", done=5, total=5, finished=NOW, ran_s=95.0), NOW)
     assert resumed.line == "done · 5/5 in 95 s"  # every run of a resumed job, not its last one only
